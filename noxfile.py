@@ -1,0 +1,56 @@
+"""Sessions: ``docs`` builds the guide, ``tests`` runs the test suite (a full docs build
+included), ``docs-live`` previews edits, ``lint`` runs ruff.
+
+Each session installs what it needs into its own virtual environment.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["docs", "tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+DOCS_OUT = "docs/_build/html"
+SPHINX_FLAGS = ["-W", "--keep-going", "-n", "-b", "html", "docs", DOCS_OUT]
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the guide as HTML into docs/_build/html; any warning fails the build."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-j", "auto", *SPHINX_FLAGS, *session.posargs)
+
+
+@nox.session(name="docs-live")
+def docs_live(session: nox.Session) -> None:
+    """Serve the guide on http://127.0.0.1:8000 and rebuild on every edit of the
+    mappings file, the extension or a page."""
+    session.install("-e", ".[docs]", "sphinx-autobuild")
+    session.run(
+        "sphinx-autobuild",
+        "--watch",
+        "mappings",
+        "--watch",
+        "sphinxext",
+        "--port",
+        "8000",
+        "docs",
+        DOCS_OUT,
+        *session.posargs,
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pytest), which also builds the whole guide with -W."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
