@@ -1,0 +1,803 @@
+"""Load, check and model the mappings file (``mappings/slurm-to-skypilot.yaml``).
+
+The file is the one source of truth for every Slurm ↔ SkyPilot correspondence: the
+guide's tables, the converter's rules and the build-time checks all read it through
+:func:`load_mappings`. Loading needs only ruamel.yaml (pure Python, so it also runs in
+the browser); the full check (``check=True``) also validates the file against its JSON
+Schema with jsonschema and parses every note's inline markup with docutils, both
+imported lazily.
+
+Every problem found is reported with the file, line and column (1-based) of the
+offending key or value, the key's path, what is wrong, and what would be valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from slurm2sky.errors import Problem, SourceError
+
+SECTIONS: tuple[str, ...] = (
+    "commands",
+    "features",
+    "environment-variables",
+    "options",
+    "option-categories",
+)
+
+#: Prefix of each section's row anchors: a row's anchor is ``<prefix>-<id>``.
+ANCHOR_PREFIX: dict[str, str] = {
+    "commands": "command",
+    "features": "feature",
+    "environment-variables": "env",
+    "options": "option",
+    "option-categories": "category",
+}
+
+#: Section -> {column key: default header}, in display order.
+COLUMNS: dict[str, dict[str, str]] = {
+    "commands": {"slurm": "Slurm", "skypilot": "SkyPilot", "note": "Notes"},
+    "features": {"feature": "Feature", "command": "Command", "description": "Description"},
+    "environment-variables": {
+        "slurm": "Slurm",
+        "skypilot": "SkyPilot",
+        "relation": "Relation",
+        "derivation": "How to derive",
+        "note": "Notes",
+    },
+    "options": {
+        "option": "sbatch option",
+        "example": "Slurm",
+        "skypilot": "SkyPilot",
+        "field": "Task YAML field",
+        "on-slurm": "On SkyPilot's Slurm infra",
+        "note": "Notes",
+    },
+    "option-categories": {
+        "category": "Category",
+        "options": "sbatch options",
+        "disposition": "Converted to",
+        "note": "Notes",
+    },
+}
+
+#: Columns a table shows when the directive does not choose.
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "commands": ("slurm", "skypilot", "note"),
+    "features": ("feature", "command", "description"),
+    "environment-variables": ("slurm", "skypilot", "note"),
+    "options": ("example", "skypilot", "note"),
+    "option-categories": ("category", "options", "note"),
+}
+
+#: (kind, text): kind is ``"literal"`` (code), ``"text"`` (plain) or ``"markup"``
+#: (reStructuredText inline markup, one paragraph).
+Inline = tuple[str, str]
+#: The content of one table cell: inline pieces in order.
+Cell = tuple[Inline, ...]
+
+RELATION_TEXT = {
+    "same": "the same value",
+    "derived": "derived",
+    "similar": "similar, not equal",
+    "none": "no counterpart",
+}
+ON_SLURM_TEXT = {
+    "skypilot": "set by SkyPilot",
+    "sbatch-options": "passed through sbatch_options",
+}
+DISPOSITION_TEXT = {
+    "note": "a note",
+    "sbatch-options": "sbatch_options on SkyPilot's Slurm infra",
+}
+
+
+class MappingsError(SourceError):
+    """The mappings file cannot be used: one or more located :class:`Problem` s."""
+
+
+# ---------------------------------------------------------------------------
+# Model
+
+
+def _literals(values: Iterable[str], sep: str = ", ") -> Cell:
+    pieces: list[Inline] = []
+    for i, value in enumerate(values):
+        if i:
+            pieces.append(("text", sep))
+        pieces.append(("literal", value))
+    return tuple(pieces)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command cell: one command line, or several joined by ``then`` / ``or``."""
+
+    commands: tuple[str, ...]
+    join: str = ""  # "" (one command), "then" or "or"
+
+    @classmethod
+    def from_data(cls, data: str | Mapping[str, Sequence[str]]) -> Command:
+        if isinstance(data, str):
+            return cls((data,))
+        ((join, commands),) = data.items()
+        return cls(tuple(commands), join)
+
+    def cell(self) -> Cell:
+        return _literals(self.commands, f" {self.join} ")
+
+    def __str__(self) -> str:
+        return f" {self.join} ".join(self.commands)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of one section. ``line`` is the 1-based line of the row in the file."""
+
+    section: ClassVar[str] = ""
+    id: str
+    line: int
+    tags: tuple[str, ...]
+
+    @property
+    def anchor(self) -> str:
+        """The row's stable anchor, ``<prefix>-<id>`` (e.g. ``option-gres``)."""
+        return f"{ANCHOR_PREFIX[self.section]}-{self.id}"
+
+    def cells(self) -> dict[str, Cell]:
+        """Every column of the row's section -> its cell content."""
+        raise NotImplementedError
+
+    def title(self) -> str:
+        """Plain text that names the row, e.g. ``--gres`` or ``SLURM_PROCID``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CommandRow(Row):
+    """A Slurm command and the SkyPilot command line that replaces it."""
+
+    section: ClassVar[str] = "commands"
+    slurm: Command = field(default_factory=lambda: Command(("",)))
+    skypilot: Command = field(default_factory=lambda: Command(("",)))
+    note: str = ""
+
+    def cells(self) -> dict[str, Cell]:
+        return {
+            "slurm": self.slurm.cell(),
+            "skypilot": self.skypilot.cell(),
+            "note": (("markup", self.note),),
+        }
+
+    def title(self) -> str:
+        return str(self.slurm)
+
+
+@dataclass(frozen=True)
+class FeatureRow(Row):
+    """A SkyPilot feature with no Slurm counterpart."""
+
+    section: ClassVar[str] = "features"
+    feature: str = ""
+    command: str | None = None
+    description: str = ""
+    docs: str | None = None
+
+    def cells(self) -> dict[str, Cell]:
+        description: Cell = (("markup", self.description),)
+        if self.docs:
+            description += (("markup", f" `Read more <{self.docs}>`__"),)
+        return {
+            "feature": (("text", self.feature),),
+            "command": (("literal", self.command),) if self.command else (),
+            "description": description,
+        }
+
+    def title(self) -> str:
+        return self.feature
+
+
+@dataclass(frozen=True)
+class EnvironmentVariableRow(Row):
+    """Slurm variables (a name and its aliases) and the SkyPilot ones they come from.
+
+    ``relation``: ``same`` (the identical value under another name), ``derived``
+    (computed from SkyPilot's values as ``derivation`` says), ``similar`` (same
+    purpose, different value) or ``none``.
+    """
+
+    section: ClassVar[str] = "environment-variables"
+    slurm: tuple[str, ...] = ()
+    skypilot: tuple[str, ...] = ()
+    relation: str = "none"
+    derivation: str | None = None
+    note: str = ""
+
+    def cells(self) -> dict[str, Cell]:
+        return {
+            "slurm": _literals(f"${name}" for name in self.slurm),
+            "skypilot": _literals(f"${name}" for name in self.skypilot),
+            "relation": (("text", RELATION_TEXT[self.relation]),),
+            "derivation": (("markup", self.derivation),) if self.derivation else (),
+            "note": (("markup", self.note),),
+        }
+
+    def title(self) -> str:
+        return " / ".join(self.slurm)
+
+
+@dataclass(frozen=True)
+class OptionRow(Row):
+    """An sbatch option with specific handling (sbatch(1) names; pyxis for containers).
+
+    ``option`` is the canonical long name without dashes, ``short`` its letter.
+    ``field`` is the SkyPilot task YAML path it sets, if any; ``on_slurm`` says what
+    happens on SkyPilot's Slurm infra: ``skypilot`` (SkyPilot sets it itself) or
+    ``sbatch-options`` (passed through ``config.slurm.sbatch_options``).
+    """
+
+    section: ClassVar[str] = "options"
+    option: str = ""
+    short: str | None = None
+    example: str = ""
+    skypilot: str | None = None
+    field: str | None = None
+    on_slurm: str = "skypilot"
+    note: str = ""
+
+    def cells(self) -> dict[str, Cell]:
+        option = (f"-{self.short}", f"--{self.option}") if self.short else (f"--{self.option}",)
+        return {
+            "option": _literals(option),
+            "example": (("literal", self.example),),
+            "skypilot": (("literal", self.skypilot),) if self.skypilot else (("text", "—"),),
+            "field": (("literal", self.field),) if self.field else (),
+            "on-slurm": (("text", ON_SLURM_TEXT[self.on_slurm]),),
+            "note": (("markup", self.note),),
+        }
+
+    def title(self) -> str:
+        return f"--{self.option}"
+
+
+@dataclass(frozen=True)
+class OptionCategoryRow(Row):
+    """sbatch options without a row of their own, handled alike."""
+
+    section: ClassVar[str] = "option-categories"
+    category: str = ""
+    options: tuple[str, ...] = ()
+    disposition: str = "note"
+    note: str = ""
+
+    def cells(self) -> dict[str, Cell]:
+        return {
+            "category": (("text", self.category),),
+            "options": _literals(f"--{name}" for name in self.options),
+            "disposition": (("text", DISPOSITION_TEXT[self.disposition]),),
+            "note": (("markup", self.note),),
+        }
+
+    def title(self) -> str:
+        return self.category
+
+
+ROW_TYPES: dict[str, type[Row]] = {
+    cls.section: cls
+    for cls in (CommandRow, FeatureRow, EnvironmentVariableRow, OptionRow, OptionCategoryRow)
+}
+
+
+@dataclass(frozen=True)
+class Mappings:
+    """The whole mappings file, typed. ``skypilot`` is the targeted SkyPilot release."""
+
+    path: Path
+    skypilot: str
+    commands: tuple[CommandRow, ...]
+    features: tuple[FeatureRow, ...]
+    environment_variables: tuple[EnvironmentVariableRow, ...]
+    options: tuple[OptionRow, ...]
+    option_categories: tuple[OptionCategoryRow, ...]
+
+    def section(self, name: str) -> tuple[Row, ...]:
+        """The rows of section ``name`` (one of :data:`SECTIONS`); KeyError otherwise."""
+        if name not in SECTIONS:
+            raise KeyError(name)
+        return getattr(self, name.replace("-", "_"))
+
+    def option(self, name: str) -> OptionRow | OptionCategoryRow | None:
+        """The row that handles sbatch option ``name`` (canonical long name), if any."""
+        for row in self.options:
+            if row.option == name:
+                return row
+        for category in self.option_categories:
+            if name in category.options:
+                return category
+        return None
+
+
+def _row_from_data(section: str, data: Mapping[str, Any], line: int) -> Row:
+    values: dict[str, Any] = {"id": data["id"], "line": line, "tags": tuple(data.get("tags", ()))}
+    for key, value in data.items():
+        if key in ("id", "tags"):
+            continue
+        name = key.replace("-", "_")
+        if section == "commands" and key in ("slurm", "skypilot"):
+            value = Command.from_data(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return ROW_TYPES[section](**values)
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def default_mappings_path() -> Path:
+    """The mappings file shipped with the package, else the repository's copy.
+
+    An installed wheel carries ``slurm2sky/data/slurm-to-skypilot.yaml``; a checkout
+    (editable install) reads ``<repo>/mappings/slurm-to-skypilot.yaml``.
+    """
+    packaged = Path(str(resources.files("slurm2sky").joinpath("data/slurm-to-skypilot.yaml")))
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "mappings" / "slurm-to-skypilot.yaml"
+
+
+def schema_path(mappings_path: Path | None = None) -> Path:
+    """The JSON Schema beside ``mappings_path`` if there is one, else the shipped one."""
+    if mappings_path is not None:
+        beside = mappings_path.with_name("slurm-to-skypilot.schema.json")
+        if beside.is_file():
+            return beside
+    return default_mappings_path().with_name("slurm-to-skypilot.schema.json")
+
+
+def load_mappings(path: str | Path | None = None, *, check: bool = True) -> Mappings:
+    """Read the mappings file at ``path`` (default: :func:`default_mappings_path`).
+
+    With ``check`` (the build and the CLI), the file is validated against its JSON
+    Schema and the project's own rules: ids unique per section, every sbatch option
+    named by one row only and known to sbatch (or pyxis), short letters as sbatch
+    defines them, and notes whose inline markup parses. Without it (the browser),
+    only the YAML is read and the data is trusted.
+
+    Returns a frozen :class:`Mappings`. Raises :class:`MappingsError` listing every
+    problem with file, line and column; never another exception for bad content.
+    """
+    path = Path(path) if path is not None else default_mappings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MappingsError([Problem(str(path), 0, 0, "", "file not found", "")]) from None
+    except UnicodeDecodeError as error:
+        raise MappingsError(
+            [Problem(str(path), 1, 1, "", f"not UTF-8 text ({error.reason})", "")]
+        ) from None
+    data = _parse_yaml(text, str(path))
+    if check:
+        problems = list(_check(data, str(path)))
+        if problems:
+            raise MappingsError(problems)
+    rows: dict[str, tuple[Row, ...]] = {}
+    for section in SECTIONS:
+        items = data[section]
+        rows[section] = tuple(
+            _row_from_data(section, item, _position(items, index)[0])
+            for index, item in enumerate(items)
+        )
+    return Mappings(
+        path=path,
+        skypilot=str(data["skypilot"]),
+        commands=rows["commands"],  # type: ignore[arg-type]
+        features=rows["features"],  # type: ignore[arg-type]
+        environment_variables=rows["environment-variables"],  # type: ignore[arg-type]
+        options=rows["options"],  # type: ignore[arg-type]
+        option_categories=rows["option-categories"],  # type: ignore[arg-type]
+    )
+
+
+def _parse_yaml(text: str, filename: str) -> CommentedMap:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(error.problem or error.context or "invalid YAML").split())
+        hint = "valid YAML"
+        if "'\\t'" in message or "\\t" in message or _has_tab_at(text, line, column):
+            message = "a tab character in the indentation"
+            hint = "YAML indents with spaces only"
+        elif "duplicate key" in message:
+            key = _key_at(text, line, column)
+            message = f"duplicate key {key!r}"
+            start = error.context_mark.line + 1 if error.context_mark else 1
+            first = _first_key_line(text, key, start, line, column)
+            if first:
+                message += f" (first defined at line {first})"
+            hint = "each key once per mapping; remove or rename one"
+        raise MappingsError([Problem(filename, line, column, "", message, hint)]) from None
+    except YAMLError as error:  # unmarked errors (rare): still located at the file
+        raise MappingsError([Problem(filename, 1, 1, "", str(error), "valid YAML")]) from None
+    if data is None:
+        raise MappingsError(
+            [
+                Problem(
+                    filename,
+                    1,
+                    1,
+                    "",
+                    "the file is empty",
+                    "a mapping with the keys: format, skypilot, " + ", ".join(SECTIONS),
+                )
+            ]
+        )
+    if not isinstance(data, CommentedMap):
+        raise MappingsError(
+            [
+                Problem(
+                    filename,
+                    1,
+                    1,
+                    "",
+                    f"the file holds {_type_name(data)}",
+                    "a mapping with the keys: format, skypilot, " + ", ".join(SECTIONS),
+                )
+            ]
+        )
+    return data
+
+
+def _has_tab_at(text: str, line: int, column: int) -> bool:
+    lines = text.splitlines()
+    return 0 < line <= len(lines) and "\t" in lines[line - 1][: max(column, 1)]
+
+
+def _first_key_line(text: str, key: str, start: int, line: int, column: int) -> int | None:
+    """The first line in ``start``..``line``-1 where ``key`` starts at ``column``."""
+    lines = text.splitlines()
+    for number in range(max(start, 1), line):
+        if lines[number - 1][column - 1 :].split(":", 1)[0].strip() == key:
+            return number
+    return None
+
+
+def _key_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    if 0 < line <= len(lines):
+        return lines[line - 1][column - 1 :].split(":", 1)[0].strip()
+    return ""
+
+
+# ---------------------------------------------------------------------------
+# Checks
+
+
+def _position(node: Any, key: str | int | None) -> tuple[int, int]:
+    """1-based (line, column) of ``node[key]`` (the key itself for mappings)."""
+    try:
+        if isinstance(node, CommentedMap):
+            if key is None:
+                return node.lc.line + 1, node.lc.col + 1
+            line, column = node.lc.key(key)
+            return line + 1, column + 1
+        if isinstance(node, CommentedSeq):
+            if key is None:
+                return node.lc.line + 1, node.lc.col + 1
+            line, column = node.lc.item(key)
+            return line + 1, column + 1
+    except (KeyError, IndexError, TypeError, AttributeError):
+        pass
+    return 1, 1
+
+
+def _value_position(node: Any, key: str | int) -> tuple[int, int]:
+    """1-based (line, column) of the value ``node[key]``."""
+    if isinstance(node, CommentedMap):
+        try:
+            line, column = node.lc.value(key)
+            return line + 1, column + 1
+        except (KeyError, TypeError, AttributeError):
+            pass
+    return _position(node, key)
+
+
+def _key_path(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+@cache
+def _schema(path: str) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _check(data: CommentedMap, filename: str) -> Iterator[Problem]:
+    schema = _schema(str(schema_path(Path(filename))))
+    schema_problems = list(_schema_problems(data, schema, filename))
+    yield from schema_problems
+    if schema_problems:
+        return
+    yield from _rule_problems(data, filename)
+
+
+def _schema_problems(
+    data: CommentedMap, schema: dict[str, Any], filename: str
+) -> Iterator[Problem]:
+    import jsonschema  # lazily: the conversion path never needs it
+
+    validator = jsonschema.Draft202012Validator(schema)
+    seen: set[tuple[int, int, str]] = set()
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        problem = _describe(error, data, filename)
+        marker = (problem.line, problem.column, problem.message)
+        if marker not in seen:
+            seen.add(marker)
+            yield problem
+
+
+def _node_at(data: Any, path: Sequence[str | int]) -> Any:
+    node = data
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _describe(error: Any, data: CommentedMap, filename: str) -> Problem:
+    """Turn a jsonschema error into a located Problem a maintainer can act on."""
+    path = list(error.absolute_path)
+    parent = _node_at(data, path[:-1]) if path else None
+    line, column = _position(parent, path[-1]) if path else (1, 1)
+    where = _key_path(path)
+    subschema = error.schema
+    validator = error.validator
+    section = next((p for p in path if isinstance(p, str) and p in SECTIONS), None)
+
+    if validator == "additionalProperties":
+        node = _node_at(data, path)
+        allowed = list(subschema.get("properties", {}))
+        for key in node:
+            if key in allowed:
+                continue
+            line, column = _position(node, key)
+            what = "section" if not path else "field"
+            message = f"unknown {what} {key!r}"
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = (
+                (f"did you mean {close[0]!r}? " if close else "")
+                + f"valid {what}s: "
+                + ", ".join(allowed)
+            )
+            return Problem(filename, line, column, _key_path([*path, key]), message, hint)
+    if validator == "required":
+        node = _node_at(data, path)
+        line, column = _position(node, None)
+        missing = [name for name in subschema["required"] if name not in node]
+        kind = "section" if not path else "field"
+        return Problem(
+            filename,
+            line,
+            column,
+            where,
+            f"missing required {kind} {missing[0]!r}",
+            "add it; required: " + ", ".join(subschema["required"]),
+        )
+    if path:
+        line, column = _value_position(parent, path[-1])
+    value = error.instance
+    if validator == "type":
+        expected = subschema["type"]
+        expected_text = {
+            "string": "a string",
+            "array": "a list",
+            "object": "a mapping",
+            "integer": "a whole number",
+            "number": "a number",
+        }.get(expected, expected)
+        hint = f"{expected_text}"
+        if expected == "array" and isinstance(value, str):
+            hint += f", e.g. [{value}]"
+        return Problem(
+            filename,
+            line,
+            column,
+            where,
+            f"expected {expected_text}, found {_type_name(value)}",
+            hint,
+        )
+    if validator == "enum":
+        options = ", ".join(map(str, subschema["enum"]))
+        close = difflib.get_close_matches(str(value), list(map(str, subschema["enum"])), n=1)
+        return Problem(
+            filename,
+            line,
+            column,
+            where,
+            f"{value!r} is not allowed",
+            (f"did you mean {close[0]!r}? " if close else "") + f"one of: {options}",
+        )
+    if validator == "const":
+        return Problem(
+            filename, line, column, where, f"{value!r} is not supported", f"{subschema['const']!r}"
+        )
+    if validator == "pattern":
+        hint = subschema.get("description") or f"a string matching {subschema['pattern']}"
+        return Problem(filename, line, column, where, f"{value!r} is not well formed", hint)
+    if validator == "oneOf" and section == "commands":
+        return Problem(
+            filename,
+            line,
+            column,
+            where,
+            f"{_type_name(value)} is not a command",
+            "a command line, {then: [two or more commands]} or {or: [two or more commands]}",
+        )
+    if validator in ("minItems", "minLength"):
+        return Problem(
+            filename,
+            line,
+            column,
+            where,
+            "is empty",
+            subschema.get("description") or "at least one item",
+        )
+    if validator == "uniqueItems":
+        return Problem(filename, line, column, where, "lists an item twice", "each item once")
+    return Problem(filename, line, column, where, error.message, subschema.get("description", ""))
+
+
+def _rule_problems(data: CommentedMap, filename: str) -> Iterator[Problem]:
+    """The project's rules that no schema holds (run on schema-valid data)."""
+    from slurm2sky.sbatch import option_table
+
+    for section in SECTIONS:
+        seen_ids: dict[str, int] = {}
+        for index, row in enumerate(data[section]):
+            line, column = _value_position(row, "id")
+            if row["id"] in seen_ids:
+                yield Problem(
+                    filename,
+                    line,
+                    column,
+                    f"{section}[{index}].id",
+                    f"duplicate id {row['id']!r} (first at line {seen_ids[row['id']]})",
+                    "ids are unique within a section",
+                )
+            else:
+                seen_ids[row["id"]] = line
+            yield from _markup_problems(row, f"{section}[{index}]", filename)
+
+    table = option_table()
+    claimed: dict[str, tuple[str, int]] = {}
+
+    def claim(name: str, where: str, node: Any, key: str | int) -> Iterator[Problem]:
+        line, column = _value_position(node, key)
+        if name not in table:
+            close = difflib.get_close_matches(name, list(table), n=1)
+            yield Problem(
+                filename,
+                line,
+                column,
+                where,
+                f"--{name} is not an sbatch option",
+                (f"did you mean --{close[0]}? " if close else "")
+                + "a long option name of sbatch(1) or pyxis, without dashes",
+            )
+        elif name in claimed:
+            other, other_line = claimed[name]
+            yield Problem(
+                filename,
+                line,
+                column,
+                where,
+                f"a second row for --{name} (also {other}, line {other_line})",
+                "one row per sbatch option: remove one",
+            )
+        else:
+            claimed[name] = (where, line)
+
+    for index, row in enumerate(data["options"]):
+        where = f"options[{index}].option"
+        yield from claim(row["option"], where, row, "option")
+        known = table.get(row["option"])
+        if known is not None and row.get("short") != known["short"]:
+            line, column = _value_position(row, "short") if "short" in row else _position(row, None)
+            expected = f"short: {known['short']}" if known["short"] else "no short letter"
+            found = f"-{row['short']}" if row.get("short") else "none"
+            yield Problem(
+                filename,
+                line,
+                column,
+                f"options[{index}].short",
+                f"--{row['option']} has short option {found} here, "
+                f"but sbatch's is {'-' + known['short'] if known['short'] else 'none'}",
+                expected,
+            )
+    for index, row in enumerate(data["option-categories"]):
+        for position, name in enumerate(row["options"]):
+            yield from claim(
+                name, f"option-categories[{index}].options[{position}]", row["options"], position
+            )
+
+
+_MARKUP_FIELDS = ("note", "description", "derivation")
+
+
+def _markup_problems(row: CommentedMap, where: str, filename: str) -> Iterator[Problem]:
+    for key in _MARKUP_FIELDS:
+        if key in row:
+            message = markup_error(row[key])
+            if message:
+                line, column = _value_position(row, key)
+                yield Problem(
+                    filename,
+                    line,
+                    column,
+                    f"{where}.{key}",
+                    message,
+                    "one paragraph of reStructuredText inline markup: ``literal``, "
+                    "*emphasis*, **strong**, `text <https://…>`_",
+                )
+
+
+def markup_error(text: str) -> str | None:
+    """Why ``text`` is not one paragraph of valid rST inline markup, or None.
+
+    Parsed with docutils' own reStructuredText parser (imported lazily), with no
+    roles beyond docutils' standard ones. Returns the first problem docutils reports,
+    or says that the text is not a single paragraph.
+    """
+    from docutils import nodes
+    from docutils.frontend import get_default_settings
+    from docutils.parsers.rst import Parser
+    from docutils.utils import new_document
+
+    settings = get_default_settings(Parser)
+    settings.report_level = 5
+    settings.halt_level = 5
+    settings.warning_stream = False
+    document = new_document("<note>", settings)
+    Parser().parse(text, document)
+    messages = [m for m in document.findall(nodes.system_message) if m["level"] >= 2]
+    if messages:
+        return "inline markup does not parse: " + " ".join(messages[0].astext().split())
+    if any(True for _ in document.findall(nodes.title_reference)):
+        return "`single backquotes` have no meaning here: use ``double`` for code"
+    if len(document.children) != 1 or not isinstance(document.children[0], nodes.paragraph):
+        kinds = ", ".join(child.tagname for child in document.children) or "nothing"
+        return f"expected one paragraph of inline markup, found: {kinds}"
+    return None

@@ -1,0 +1,28 @@
+"""Reading a batch script exactly as ``sbatch`` does.
+
+``options.json`` holds sbatch's and srun's ``getopt_long`` option tables and the pyxis
+container options (a SPANK plugin), as data for the parser and for checks of the
+mappings file.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+
+@cache
+def option_table() -> dict[str, dict[str, int | str | None]]:
+    """The sbatch option table, pyxis options included.
+
+    Returns ``{long_name: {"argument": 0|1|2, "short": letter or None}}`` where
+    ``argument`` is getopt_long's ``has_arg`` (0 none, 1 required, 2 optional).
+    Source: Slurm ``src/common/slurm_opt.c`` (sbatch) and pyxis ``args.c``.
+    """
+    data = json.loads(resources.files(__package__).joinpath("options.json").read_text("utf-8"))
+    table: dict[str, dict[str, int | str | None]] = {}
+    for name, argument, code in data["sbatch"]["long"] + data["pyxis"]["long"]:
+        short = code if isinstance(code, str) and len(code) == 1 else None
+        table[name] = {"argument": argument, "short": short}
+    return table
