@@ -197,7 +197,7 @@ class FeatureRow(Row):
     def cells(self) -> dict[str, Cell]:
         description: Cell = (("markup", self.description),)
         if self.docs:
-            description += (("markup", f" `Read more <{self.docs}>`__"),)
+            description += (("text", " "), ("markup", f"`Read more <{self.docs}>`__"))
         return {
             "feature": (("text", self.feature),),
             "command": (("literal", self.command),) if self.command else (),
@@ -383,7 +383,9 @@ def load_mappings(path: str | Path | None = None, *, check: bool = True) -> Mapp
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MappingsError([Problem(str(path), 0, 0, "", "file not found", "")]) from None
+        raise MappingsError(
+            [Problem(str(path), 0, 0, "", "file not found", "the path of a mappings file")]
+        ) from None
     except UnicodeDecodeError as error:
         raise MappingsError(
             [Problem(str(path), 1, 1, "", f"not UTF-8 text ({error.reason})", "")]
@@ -392,7 +394,7 @@ def load_mappings(path: str | Path | None = None, *, check: bool = True) -> Mapp
     if check:
         problems = list(_check(data, str(path)))
         if problems:
-            raise MappingsError(problems)
+            raise MappingsError(sorted(problems, key=lambda p: (p.line, p.column)))
     rows: dict[str, tuple[Row, ...]] = {}
     for section in SECTIONS:
         items = data[section]
