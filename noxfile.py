@@ -6,6 +6,10 @@ Each session installs what it needs into its own virtual environment.
 
 from __future__ import annotations
 
+import re
+import tempfile
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["docs", "tests", "lint"]
@@ -54,3 +58,18 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(name="refresh-skypilot")
+def refresh_skypilot(session: nox.Session) -> None:
+    """Regenerate sphinxext/slurm2sky/validate/data/skypilot-<version>.json from the
+    SkyPilot release the guide targets (SKYPILOT_VERSION in the package);
+    `nox -s refresh-skypilot -- --check` only checks that it is current.
+    Installs skypilot (about 460 MB)."""
+    init = Path("sphinxext/slurm2sky/__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^SKYPILOT_VERSION = "([^"]+)"$', init, re.M)
+    if match is None:
+        session.error("SKYPILOT_VERSION not found in sphinxext/slurm2sky/__init__.py")
+    session.install(f"skypilot=={match.group(1)}")
+    with tempfile.TemporaryDirectory(prefix="skypilot-home-") as home:
+        session.run("python", "tools/refresh_skypilot.py", *session.posargs, env={"HOME": home})
