@@ -72,15 +72,15 @@ def _cells(section: str, row: dict[str, Any]) -> dict[str, str]:
             description += " Read more"
         return {
             "feature": row["feature"],
-            "command": row.get("command", ""),
+            "command": row.get("command") or "—",
             "description": description,
         }
     if section == "environment-variables":
         return {
             "slurm": ", ".join(f"${name}" for name in row["slurm"]),
-            "skypilot": ", ".join(f"${name}" for name in row["skypilot"]),
+            "skypilot": ", ".join(f"${name}" for name in row["skypilot"]) or "—",
             "relation": model.RELATION_TEXT[row["relation"]],
-            "derivation": markup_text(row.get("derivation")),
+            "derivation": markup_text(row.get("derivation")) or "—",
             "note": markup_text(row["note"]),
         }
     if section == "options":
@@ -91,7 +91,7 @@ def _cells(section: str, row: dict[str, Any]) -> dict[str, str]:
             "option": option,
             "example": row["example"],
             "skypilot": row.get("skypilot") or "—",
-            "field": row.get("field", ""),
+            "field": row.get("field") or "—",
             "on-slurm": model.ON_SLURM_TEXT[row["on-slurm"]],
             "note": markup_text(row["note"]),
         }

@@ -86,6 +86,8 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 Inline = tuple[str, str]
 #: The content of one table cell: inline pieces in order.
 Cell = tuple[Inline, ...]
+#: What a cell with nothing to say shows.
+EMPTY: Cell = (("text", "—"),)
 
 RELATION_TEXT = {
     "same": "the same value",
@@ -200,7 +202,7 @@ class FeatureRow(Row):
             description += (("text", " "), ("markup", f"`Read more <{self.docs}>`__"))
         return {
             "feature": (("text", self.feature),),
-            "command": (("literal", self.command),) if self.command else (),
+            "command": (("literal", self.command),) if self.command else EMPTY,
             "description": description,
         }
 
@@ -227,9 +229,9 @@ class EnvironmentVariableRow(Row):
     def cells(self) -> dict[str, Cell]:
         return {
             "slurm": _literals(f"${name}" for name in self.slurm),
-            "skypilot": _literals(f"${name}" for name in self.skypilot),
+            "skypilot": _literals(f"${name}" for name in self.skypilot) or EMPTY,
             "relation": (("text", RELATION_TEXT[self.relation]),),
-            "derivation": (("markup", self.derivation),) if self.derivation else (),
+            "derivation": (("markup", self.derivation),) if self.derivation else EMPTY,
             "note": (("markup", self.note),),
         }
 
@@ -261,8 +263,8 @@ class OptionRow(Row):
         return {
             "option": _literals(option),
             "example": (("literal", self.example),),
-            "skypilot": (("literal", self.skypilot),) if self.skypilot else (("text", "—"),),
-            "field": (("literal", self.field),) if self.field else (),
+            "skypilot": (("literal", self.skypilot),) if self.skypilot else EMPTY,
+            "field": (("literal", self.field),) if self.field else EMPTY,
             "on-slurm": (("text", ON_SLURM_TEXT[self.on_slurm]),),
             "note": (("markup", self.note),),
         }

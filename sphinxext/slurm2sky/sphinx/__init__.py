@@ -17,6 +17,7 @@ parallel reading and writing.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sphinx.errors import ExtensionError
@@ -85,6 +86,16 @@ def _load_at_builder_inited(app: Sphinx) -> None:
         raise MappingsFileError(error) from None
 
 
+STATIC = Path(__file__).with_name("static")
+
+
+def _add_static(app: Sphinx) -> None:
+    """Ship the tables' stylesheet with HTML builds (not other builders)."""
+    if app.builder.format == "html":
+        app.config.html_static_path.append(str(STATIC))
+        app.add_css_file("slurm2sky-tables.css")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the config value, the directive and the loader (see the module doc)."""
     from slurm2sky.sphinx.tables import MappingTableDirective
@@ -99,6 +110,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     )
     app.add_directive("mapping-table", MappingTableDirective)
     app.connect("builder-inited", _load_at_builder_inited)
+    app.connect("builder-inited", _add_static)
     return {
         "version": __version__,
         "parallel_read_safe": True,
