@@ -36,10 +36,11 @@ def test_editing_one_note_rereads_only_pages_using_the_file(
     sphinx_build, sphinx_root, tmp_path: Path
 ) -> None:
     src = sphinx_root("tables-rst", tmp_path / "src")
-    mappings = src / "mappings.yaml"  # conf.py uses this copy when it exists
+    mappings = src / "mappings.yaml"
     shutil.copyfile(default_mappings_path(), mappings)
+    use_copy = {"slurm2sky_mappings": str(mappings)}
 
-    first = sphinx_build(src)
+    first = sphinx_build(src, confoverrides=use_copy)
     assert first.mappings_path == mappings.resolve()
     assert first.warning_records() == [], first.warnings
     assert set(first.reread) == {"index", "refs", "plain", *SECTION_PAGES}
@@ -48,7 +49,9 @@ def test_editing_one_note_rereads_only_pages_using_the_file(
     assert text.count(OLD) == 1
     mappings.write_text(text.replace(OLD, NEW), encoding="utf-8")
 
-    second = sphinx_build(src)  # same srcdir, same _build: an incremental build
+    second = sphinx_build(
+        src, confoverrides=use_copy
+    )  # same srcdir, same _build: an incremental build
     assert second.warning_records() == [], second.warnings
     assert second.reread == SECTION_PAGES  # not index, refs, plain (no table there)
 
@@ -69,5 +72,5 @@ def test_editing_one_note_rereads_only_pages_using_the_file(
         assert "has a SkyPilot equivalent (edited);" in after[key]
         assert after[key].replace("a SkyPilot equivalent (edited)", "an equivalent") == before[key]
 
-    third = sphinx_build(src)  # nothing changed: nothing re-read
+    third = sphinx_build(src, confoverrides=use_copy)  # nothing changed: nothing re-read
     assert third.reread == []
