@@ -16,7 +16,8 @@ nox.options.sessions = ["docs", "tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 DOCS_OUT = "docs/_build/html"
-SPHINX_FLAGS = ["-W", "--keep-going", "-n", "-b", "html", "docs", DOCS_OUT]
+DOCTREES = "docs/_build/doctrees"
+SPHINX_FLAGS = ["-W", "--keep-going", "-n", "-d", DOCTREES, "-b", "html", "docs", DOCS_OUT]
 
 
 @nox.session
@@ -39,6 +40,8 @@ def docs_live(session: nox.Session) -> None:
         "sphinxext",
         "--port",
         "8000",
+        "-d",
+        DOCTREES,
         "docs",
         DOCS_OUT,
         *session.posargs,
@@ -55,7 +58,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff")
+    session.install("ruff>=0.15,<0.18")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 

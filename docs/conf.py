@@ -97,6 +97,7 @@ html_theme_options = {
         "guide/job-arrays": [],
         "guide/job-options": [],
         "guide/resource-requests": [],
+        "guide/porting-sbatch": [],
     },
     "show_toc_level": 2,
     "show_nav_level": 1,

@@ -212,7 +212,7 @@ def test_option_two_rows_via_alias_long_name_in_options(tmp_path: Path) -> None:
         TEXT[:row]
         + (
             "  - id: mem-again\n    option: mem\n    example: --mem=1G\n"
-            "    on-slurm: skypilot\n    note: again\n"
+            "    on-slurm: task\n    note: again\n"
         )
         + TEXT[row:]
     )
@@ -221,8 +221,8 @@ def test_option_two_rows_via_alias_long_name_in_options(tmp_path: Path) -> None:
 
 
 def test_bad_inline_markup(tmp_path: Path) -> None:
-    text = TEXT.replace("Clusters and their state. For", "Clusters and *their state. For", 1)
-    line = line_of(TEXT, "Clusters and their state. For") - 1  # the value starts on `note:`
+    text = TEXT.replace("What is queued and running:", "What is *queued and running:", 1)
+    line = line_of(TEXT, "What is queued and running:") - 1  # the value starts on `note:`
     (message,) = problems(tmp_path, text)
     assert f":{line}:11: commands[3].note: inline markup does not parse" in message
     assert "Inline emphasis start-string without end-string" in message
@@ -337,3 +337,103 @@ def test_cli_bad_file_exits_1_without_traceback(tmp_path: Path) -> None:
 def test_cli_version_and_usage() -> None:
     assert run_cli("--version").stdout.startswith("slurm2sky ")
     assert run_cli("--bogus").returncode == 2
+
+
+# -- the rules added after a new user's review ----------------------------------------
+
+
+def test_version_must_be_the_guides_target(tmp_path: Path) -> None:
+    text = TEXT.replace('skypilot: "0.14.1"', 'skypilot: "0.15.0"', 1)
+    line = line_of(TEXT, 'skypilot: "0.14.1"')
+    (message,) = problems(tmp_path, text)
+    assert f":{line}:11: skypilot: the rows are written for SkyPilot 0.15.0" in message
+    assert "the guide targets SkyPilot 0.14.1" in message
+    # a caller that targets another release says so
+    path = write(tmp_path, text)
+    assert load_mappings(path, skypilot="0.15.0").skypilot == "0.15.0"
+
+
+def test_alias_must_name_the_same_option(tmp_path: Path) -> None:
+    text = TEXT.replace("    aliases: [tasks-per-node]\n", "    aliases: [ntasks]\n", 1)
+    line = line_of(TEXT, "    aliases: [tasks-per-node]")
+    (message,) = problems(tmp_path, text)
+    assert f":{line}:15: options[1].aliases[0]: --ntasks is another option" in message
+
+
+def test_example_must_use_the_rows_option(tmp_path: Path) -> None:
+    text = TEXT.replace("    example: --nodes=2\n", "    example: --ntasks=2\n", 1)
+    line = line_of(TEXT, "    example: --nodes=2")
+    (message,) = problems(tmp_path, text)
+    assert f":{line}:14: options[0].example: the example starts with --ntasks" in message
+    assert "-N or --nodes" in message
+
+
+def test_short_spelling_in_example_is_fine(tmp_path: Path) -> None:
+    text = TEXT.replace("    example: --nodes=2\n", "    example: -N2\n", 1)
+    assert load_mappings(write(tmp_path, text)).options[0].example == "-N2"
+
+
+def test_unclosed_literal_swallowing_the_next_one(tmp_path: Path) -> None:
+    text = TEXT.replace(
+        "What is queued and running: ``sky jobs queue``",
+        "What is ``queued and running: ``sky jobs queue``",
+        1,
+    )
+    (message,) = problems(tmp_path, text)
+    assert "an inline literal holds ``" in message and "probably not closed" in message
+
+
+def test_derived_variable_needs_a_derivation(tmp_path: Path) -> None:
+    start = TEXT.index("  - id: slurm-localid")
+    end = TEXT.index("  - id: slurm-ntasks")
+    row = TEXT[start:end]
+    cut = row[: row.index("    derivation:")] + row[row.index("    note:") :]
+    (message,) = problems(tmp_path, TEXT.replace(row, cut, 1))
+    assert "missing required field 'derivation'" in message
+
+
+def test_then_with_one_command(tmp_path: Path) -> None:
+    text = TEXT.replace("      then: [salloc, srun <command>]\n", "      then: [salloc]\n", 1)
+    (message,) = problems(tmp_path, text)
+    assert "{then: [...]} joins two or more commands, found 1" in message
+
+
+def test_tagged_value_and_string_format(tmp_path: Path) -> None:
+    (message,) = problems(tmp_path, TEXT.replace("format: 1\n", 'format: "1"\n', 1))
+    assert "'1' (a string) is not supported — valid: 1 (a number)" in message
+    text = TEXT.replace("    slurm: sinfo\n", "    slurm: !!python/name:os.system x\n", 1)
+    (message,) = problems(tmp_path, text)
+    assert "is not a command" in message and "Traceback" not in message
+
+
+def test_not_utf8_is_located(tmp_path: Path) -> None:
+    path = write(tmp_path, TEXT)
+    data = path.read_bytes().replace(b"  - id: squeue", b"  - id: sq\xffueue", 1)
+    path.write_bytes(data)
+    line = line_of(TEXT, "  - id: squeue")
+    with pytest.raises(MappingsError) as caught:
+        load_mappings(path)
+    assert f":{line}:11: byte 0xff is not UTF-8 text" in str(caught.value)
+
+
+def test_a_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(MappingsError, match="cannot be read: Is a directory"):
+        load_mappings(tmp_path)
+
+
+def test_unclosed_flow_sequence_names_where_it_started(tmp_path: Path) -> None:
+    text = TEXT.replace("    tags: [monitoring]\n", "    tags: [monitoring\n", 1)
+    line = line_of(TEXT, "    tags: [monitoring]")
+    (message,) = problems(tmp_path, text)
+    assert f"that starts at line {line})" in message
+
+
+def test_cli_survives_a_closed_pipe() -> None:
+    result = subprocess.run(
+        f"{sys.executable} -m slurm2sky mappings --json | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

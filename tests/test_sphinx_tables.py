@@ -2,12 +2,13 @@
 
 The expected cells are computed here from the raw YAML (ruamel, safe loader) with the
 rendering rules of the spec, not from the model's ``Row.cells()``; only the display
-words of enumerated values (``relation``, ``on-slurm``, ``disposition``) and the default
+words of enumerated values (``relation``, ``on-slurm``) and the default
 headers are taken from the model, which owns them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,11 +16,18 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from ruamel.yaml import YAML
 from slurm2sky import mappings as model
+from slurm2sky import sbatch
 
 if TYPE_CHECKING:
     from conftest import BuildResult
 
 SECTIONS = ("commands", "features", "environment-variables", "options", "option-categories")
+#: sbatch's short letters, read from the option table's data file itself
+_TABLE = json.loads((Path(sbatch.__file__).with_name("options.json")).read_text(encoding="utf-8"))[
+    "sbatch"
+]["long"]
+SHORT = {name: code for name, _, code in _TABLE if len(code) == 1}
+
 PREFIX = {
     "commands": "command",
     "features": "feature",
@@ -33,7 +41,7 @@ ALL_COLUMNS = {
     "features": ("feature", "command", "description"),
     "environment-variables": ("slurm", "skypilot", "relation", "derivation", "note"),
     "options": ("option", "example", "skypilot", "field", "on-slurm", "note"),
-    "option-categories": ("category", "options", "disposition", "note"),
+    "option-categories": ("category", "options", "on-slurm", "note"),
 }
 
 _INLINE = re.compile(r"``(.+?)``|\*\*(.+?)\*\*|\*(.+?)\*|`([^`<]+?)\s*<[^>]*>`__?")
@@ -80,11 +88,12 @@ def _cells(section: str, row: dict[str, Any]) -> dict[str, str]:
             "slurm": ", ".join(f"${name}" for name in row["slurm"]),
             "skypilot": ", ".join(f"${name}" for name in row["skypilot"]) or "—",
             "relation": model.RELATION_TEXT[row["relation"]],
-            "derivation": markup_text(row.get("derivation")) or "—",
+            "derivation": markup_text(row.get("derivation"))
+            or (f"${row['skypilot'][0]}" if row["relation"] == "same" else "—"),
             "note": markup_text(row["note"]),
         }
     if section == "options":
-        option = f"--{row['option']}"
+        option = ", ".join(f"--{name}" for name in [row["option"], *row.get("aliases", [])])
         if row.get("short"):
             option = f"-{row['short']}, {option}"
         return {
@@ -98,8 +107,10 @@ def _cells(section: str, row: dict[str, Any]) -> dict[str, str]:
     assert section == "option-categories"
     return {
         "category": row["category"],
-        "options": ", ".join(f"--{name}" for name in row["options"]),
-        "disposition": model.DISPOSITION_TEXT[row.get("disposition", "note")],
+        "options": ", ".join(
+            (f"-{SHORT[name]}/" if SHORT.get(name) else "") + f"--{name}" for name in row["options"]
+        ),
+        "on-slurm": model.ON_SLURM_TEXT[row["on-slurm"]],
         "note": markup_text(row["note"]),
     }
 

@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from slurm2sky import SKYPILOT_VERSION
 from slurm2sky.errors import Problem, SourceError
 
 SECTIONS: tuple[str, ...] = (
@@ -67,7 +68,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "option-categories": {
         "category": "Category",
         "options": "sbatch options",
-        "disposition": "Converted to",
+        "on-slurm": "On SkyPilot's Slurm infra",
         "note": "Notes",
     },
 }
@@ -96,12 +97,9 @@ RELATION_TEXT = {
     "none": "no counterpart",
 }
 ON_SLURM_TEXT = {
-    "skypilot": "set by SkyPilot",
+    "task": "converted into the task",
     "sbatch-options": "passed through sbatch_options",
-}
-DISPOSITION_TEXT = {
-    "note": "a note",
-    "sbatch-options": "sbatch_options on SkyPilot's Slurm infra",
+    "note": "no equivalent",
 }
 
 
@@ -120,6 +118,13 @@ def _literals(values: Iterable[str], sep: str = ", ") -> Cell:
             pieces.append(("text", sep))
         pieces.append(("literal", value))
     return tuple(pieces)
+
+
+def option_spellings(
+    name: str, short: str | None = None, aliases: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """How an sbatch option is written: ``("-c", "--cpus-per-task")`` (sbatch(1))."""
+    return ((f"-{short}",) if short else ()) + tuple(f"--{n}" for n in (name, *aliases))
 
 
 @dataclass(frozen=True)
@@ -231,9 +236,16 @@ class EnvironmentVariableRow(Row):
             "slurm": _literals(f"${name}" for name in self.slurm),
             "skypilot": _literals(f"${name}" for name in self.skypilot) or EMPTY,
             "relation": (("text", RELATION_TEXT[self.relation]),),
-            "derivation": (("markup", self.derivation),) if self.derivation else EMPTY,
+            "derivation": self._derivation(),
             "note": (("markup", self.note),),
         }
+
+    def _derivation(self) -> Cell:
+        if self.derivation:
+            return (("markup", self.derivation),)
+        if self.relation == "same" and self.skypilot:
+            return (("literal", f"${self.skypilot[0]}"),)
+        return EMPTY
 
     def title(self) -> str:
         return " / ".join(self.slurm)
@@ -243,25 +255,26 @@ class EnvironmentVariableRow(Row):
 class OptionRow(Row):
     """An sbatch option with specific handling (sbatch(1) names; pyxis for containers).
 
-    ``option`` is the canonical long name without dashes, ``short`` its letter.
-    ``field`` is the SkyPilot task YAML path it sets, if any; ``on_slurm`` says what
-    happens on SkyPilot's Slurm infra: ``skypilot`` (SkyPilot sets it itself) or
-    ``sbatch-options`` (passed through ``config.slurm.sbatch_options``).
+    ``option`` is the canonical long name without dashes, ``short`` its letter and
+    ``aliases`` other long names sbatch takes for it. ``field`` is the SkyPilot task
+    YAML path it sets, if any; ``on_slurm`` says what becomes of it on SkyPilot's Slurm
+    infra: ``task`` (converted into the task; SkyPilot writes its own directive),
+    ``sbatch-options`` (passed through ``config.slurm.sbatch_options``) or ``note``.
     """
 
     section: ClassVar[str] = "options"
     option: str = ""
     short: str | None = None
+    aliases: tuple[str, ...] = ()
     example: str = ""
     skypilot: str | None = None
     field: str | None = None
-    on_slurm: str = "skypilot"
+    on_slurm: str = "task"
     note: str = ""
 
     def cells(self) -> dict[str, Cell]:
-        option = (f"-{self.short}", f"--{self.option}") if self.short else (f"--{self.option}",)
         return {
-            "option": _literals(option),
+            "option": _literals(option_spellings(self.option, self.short, self.aliases)),
             "example": (("literal", self.example),),
             "skypilot": (("literal", self.skypilot),) if self.skypilot else EMPTY,
             "field": (("literal", self.field),) if self.field else EMPTY,
@@ -280,14 +293,21 @@ class OptionCategoryRow(Row):
     section: ClassVar[str] = "option-categories"
     category: str = ""
     options: tuple[str, ...] = ()
-    disposition: str = "note"
+    on_slurm: str = "note"
     note: str = ""
 
     def cells(self) -> dict[str, Cell]:
+        from slurm2sky.sbatch import option_table
+
+        table = option_table()
+        spellings = [
+            "/".join(option_spellings(name, table.get(name, {}).get("short")))  # type: ignore[arg-type]
+            for name in self.options
+        ]
         return {
             "category": (("text", self.category),),
-            "options": _literals(f"--{name}" for name in self.options),
-            "disposition": (("text", DISPOSITION_TEXT[self.disposition]),),
+            "options": _literals(spellings),
+            "on-slurm": (("text", ON_SLURM_TEXT[self.on_slurm]),),
             "note": (("markup", self.note),),
         }
 
@@ -322,7 +342,7 @@ class Mappings:
     def option(self, name: str) -> OptionRow | OptionCategoryRow | None:
         """The row that handles sbatch option ``name`` (canonical long name), if any."""
         for row in self.options:
-            if row.option == name:
+            if name == row.option or name in row.aliases:
                 return row
         for category in self.option_categories:
             if name in category.options:
@@ -369,14 +389,18 @@ def schema_path(mappings_path: Path | None = None) -> Path:
     return default_mappings_path().with_name("slurm-to-skypilot.schema.json")
 
 
-def load_mappings(path: str | Path | None = None, *, check: bool = True) -> Mappings:
+def load_mappings(
+    path: str | Path | None = None, *, check: bool = True, skypilot: str | None = SKYPILOT_VERSION
+) -> Mappings:
     """Read the mappings file at ``path`` (default: :func:`default_mappings_path`).
 
     With ``check`` (the build and the CLI), the file is validated against its JSON
     Schema and the project's own rules: ids unique per section, every sbatch option
     named by one row only and known to sbatch (or pyxis), short letters as sbatch
-    defines them, and notes whose inline markup parses. Without it (the browser),
-    only the YAML is read and the data is trusted.
+    defines them, examples that use the row's option, notes whose inline markup
+    parses, and ``skypilot`` equal to ``skypilot`` (the release the guide targets;
+    ``None`` accepts any). Without it (the browser), only the YAML is read and the
+    data is trusted.
 
     Returns a frozen :class:`Mappings`. Raises :class:`MappingsError` listing every
     problem with file, line and column; never another exception for bad content.
@@ -389,12 +413,38 @@ def load_mappings(path: str | Path | None = None, *, check: bool = True) -> Mapp
             [Problem(str(path), 0, 0, "", "file not found", "the path of a mappings file")]
         ) from None
     except UnicodeDecodeError as error:
+        data = path.read_bytes()[: error.start]
+        line = data.count(b"\n") + 1
+        column = len(data) - (data.rfind(b"\n") + 1) + 1
+        byte = error.object[error.start]
         raise MappingsError(
-            [Problem(str(path), 1, 1, "", f"not UTF-8 text ({error.reason})", "")]
+            [
+                Problem(
+                    str(path),
+                    line,
+                    column,
+                    "",
+                    f"byte 0x{byte:02x} is not UTF-8 text ({error.reason})",
+                    "a file saved as UTF-8",
+                )
+            ]
+        ) from None
+    except OSError as error:
+        raise MappingsError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    0,
+                    "",
+                    f"cannot be read: {error.strerror}",
+                    "the path of a mappings file",
+                )
+            ]
         ) from None
     data = _parse_yaml(text, str(path))
     if check:
-        problems = list(_check(data, str(path)))
+        problems = list(_check(data, str(path), skypilot))
         if problems:
             raise MappingsError(sorted(problems, key=lambda p: (p.line, p.column)))
     rows: dict[str, tuple[Row, ...]] = {}
@@ -424,7 +474,12 @@ def _parse_yaml(text: str, filename: str) -> CommentedMap:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(str(error.problem or error.context or "invalid YAML").split())
+        if error.context and error.problem and error.context_mark is not None:
+            context = " ".join(str(error.context).split())
+            message += f" ({context} that starts at line {error.context_mark.line + 1})"
         hint = "valid YAML"
+        if "mapping values are not allowed" in message:
+            hint = "valid YAML: check the indentation of this line and of the key above it"
         if "'\\t'" in message or "\\t" in message or _has_tab_at(text, line, column):
             message = "a tab character in the indentation"
             hint = "YAML indents with spaces only"
@@ -542,6 +597,9 @@ def _type_name(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    tag = getattr(value, "tag", None)
+    if tag is not None:
+        return f"a value tagged {getattr(tag, 'value', tag)}"
     return type(value).__name__
 
 
@@ -550,12 +608,23 @@ def _schema(path: str) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _check(data: CommentedMap, filename: str) -> Iterator[Problem]:
+def _check(data: CommentedMap, filename: str, skypilot: str | None) -> Iterator[Problem]:
     schema = _schema(str(schema_path(Path(filename))))
     schema_problems = list(_schema_problems(data, schema, filename))
     yield from schema_problems
     if schema_problems:
         return
+    if skypilot is not None and data["skypilot"] != skypilot:
+        line, column = _value_position(data, "skypilot")
+        yield Problem(
+            filename,
+            line,
+            column,
+            "skypilot",
+            f"the rows are written for SkyPilot {data['skypilot']}, but the guide targets "
+            f"SkyPilot {skypilot}",
+            f'"{skypilot}", once every row has been checked against that release',
+        )
     yield from _rule_problems(data, filename)
 
 
@@ -655,13 +724,30 @@ def _describe(error: Any, data: CommentedMap, filename: str) -> Problem:
             (f"did you mean {close[0]!r}? " if close else "") + f"one of: {options}",
         )
     if validator == "const":
+        const = subschema["const"]
         return Problem(
-            filename, line, column, where, f"{value!r} is not supported", f"{subschema['const']!r}"
+            filename,
+            line,
+            column,
+            where,
+            f"{value!r} ({_type_name(value)}) is not supported",
+            f"{const!r} ({_type_name(const)})",
         )
     if validator == "pattern":
         hint = subschema.get("description") or f"a string matching {subschema['pattern']}"
         return Problem(filename, line, column, where, f"{value!r} is not well formed", hint)
     if validator == "oneOf" and section == "commands":
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((join, commands),) = value.items()
+            if join in ("then", "or") and isinstance(commands, list) and len(commands) < 2:
+                return Problem(
+                    filename,
+                    line,
+                    column,
+                    where,
+                    f"{{{join}: [...]}} joins two or more commands, found {len(commands)}",
+                    "a plain command line for one command",
+                )
         return Problem(
             filename,
             line,
@@ -738,6 +824,36 @@ def _rule_problems(data: CommentedMap, filename: str) -> Iterator[Problem]:
         where = f"options[{index}].option"
         yield from claim(row["option"], where, row, "option")
         known = table.get(row["option"])
+        for position, alias in enumerate(row.get("aliases", ())):
+            alias_where = f"options[{index}].aliases[{position}]"
+            if alias in table and known is not None and table[alias]["id"] != known["id"]:
+                line, column = _value_position(row["aliases"], position)
+                yield Problem(
+                    filename,
+                    line,
+                    column,
+                    alias_where,
+                    f"--{alias} is another option than --{row['option']}, not a second name of it",
+                    "a long name sbatch maps to the same option",
+                )
+            else:
+                yield from claim(alias, alias_where, row["aliases"], position)
+        spellings = option_spellings(row["option"], row.get("short"), row.get("aliases", ()))
+        first = row["example"].split()[0].split("=")[0]
+        if (
+            known is not None
+            and first not in spellings
+            and not (row.get("short") and first.startswith(f"-{row['short']}"))
+        ):
+            line, column = _value_position(row, "example")
+            yield Problem(
+                filename,
+                line,
+                column,
+                f"options[{index}].example",
+                f"the example starts with {first}, not with the row's option",
+                "an example that uses " + " or ".join(spellings),
+            )
         if known is not None and row.get("short") != known["short"]:
             line, column = _value_position(row, "short") if "short" in row else _position(row, None)
             expected = f"short: {known['short']}" if known["short"] else "no short letter"
@@ -799,6 +915,12 @@ def markup_error(text: str) -> str | None:
     messages = [m for m in document.findall(nodes.system_message) if m["level"] >= 2]
     if messages:
         return "inline markup does not parse: " + " ".join(messages[0].astext().split())
+    for literal in document.findall(nodes.literal):
+        if "``" in literal.astext():
+            return (
+                "an inline literal holds ``: one ``literal`` was probably not closed "
+                f"(it reads: ``{literal.astext()}``)"
+            )
     if any(True for _ in document.findall(nodes.title_reference)):
         return "`single backquotes` have no meaning here: use ``double`` for code"
     if len(document.children) != 1 or not isinstance(document.children[0], nodes.paragraph):

@@ -16,13 +16,15 @@ from importlib import resources
 def option_table() -> dict[str, dict[str, int | str | None]]:
     """The sbatch option table, pyxis options included.
 
-    Returns ``{long_name: {"argument": 0|1|2, "short": letter or None}}`` where
-    ``argument`` is getopt_long's ``has_arg`` (0 none, 1 required, 2 optional).
+    Returns ``{long_name: {"argument": 0|1|2, "short": letter or None, "id": str}}``
+    where ``argument`` is getopt_long's ``has_arg`` (0 none, 1 required, 2 optional)
+    and ``id`` names the option sbatch sets (its short letter or its ``LONG_OPT_*``
+    code; two long names with one ``id`` are one option under two names).
     Source: Slurm ``src/common/slurm_opt.c`` (sbatch) and pyxis ``args.c``.
     """
     data = json.loads(resources.files(__package__).joinpath("options.json").read_text("utf-8"))
     table: dict[str, dict[str, int | str | None]] = {}
     for name, argument, code in data["sbatch"]["long"] + data["pyxis"]["long"]:
         short = code if isinstance(code, str) and len(code) == 1 else None
-        table[name] = {"argument": argument, "short": short}
+        table[name] = {"argument": argument, "short": short, "id": code or name}
     return table
