@@ -240,7 +240,10 @@ class MappingTableDirective(SphinxDirective):
             )
             return []
 
-        columns, headers = self._columns_and_headers(section)
+        chosen = self._columns_and_headers(section)
+        if chosen is None:  # a bad :columns: renders nothing, rather than a wrong table
+            return []
+        columns, headers = chosen
         rows = self._select_rows(section, mappings.section(section))
         if not rows:
             return []
@@ -254,7 +257,7 @@ class MappingTableDirective(SphinxDirective):
 
     # -- option handling ---------------------------------------------------
 
-    def _columns_and_headers(self, section: str) -> tuple[list[str], list[str]]:
+    def _columns_and_headers(self, section: str) -> tuple[list[str], list[str]] | None:
         known = COLUMNS[section]
         requested = (
             comma_list(self.options["columns"])
@@ -273,24 +276,22 @@ class MappingTableDirective(SphinxDirective):
                     ", ".join(requested),
                 )
                 titles = None
-        columns: list[str] = []
-        headers: list[str] = []
-        for position, key in enumerate(requested):
-            if key not in known:
-                self.warn(
-                    "unknown column %r for section %r; %svalid columns: %s",
-                    key,
-                    section,
-                    _suggest(key, known),
-                    ", ".join(known),
-                )
-                continue
-            columns.append(key)
-            headers.append(titles[position] if titles is not None else known[key])
-        if not columns:  # every requested column was unknown: show the defaults
-            columns = list(DEFAULT_COLUMNS[section])
-            headers = [known[key] for key in columns]
-        return columns, headers
+        unknown = [key for key in requested if key not in known]
+        for key in unknown:
+            self.warn(
+                "unknown column %r for section %r; %svalid columns: %s",
+                key,
+                section,
+                _suggest(key, known),
+                ", ".join(known),
+            )
+        if unknown or not requested:
+            return None
+        headers = [
+            titles[position] if titles is not None else known[key]
+            for position, key in enumerate(requested)
+        ]
+        return requested, headers
 
     def _select_rows(self, section: str, rows: Sequence[Row]) -> list[Row]:
         selected = list(rows)
