@@ -1,22 +1,62 @@
-"""SkyPilot's rules, for checking the guide's examples without SkyPilot installed.
+"""SkyPilot's rules, for checking task, config and volume YAML without SkyPilot.
 
-This module holds the *embedded snapshot*: SkyPilot's JSON schemas, its ``sky``
-command tree and the ``SKYPILOT_*`` variables a task sees, exported from the pinned
-release by ``tools/refresh_skypilot.py`` into ``data/skypilot-<version>.json``
-(SkyPilot is Apache-2.0). Pure Python: it reads JSON with the standard library only,
-so it also runs in the browser.
+One interface, two engines:
+
+* ``embedded`` (the default): the *embedded snapshot* of SkyPilot's JSON schemas,
+  exported from the pinned release by ``tools/refresh_skypilot.py`` into
+  ``data/skypilot-<version>.json`` (SkyPilot is Apache-2.0), checked with jsonschema's
+  Draft 7 plus SkyPilot's two enum keywords, and SkyPilot's pre-processing and
+  semantic checks reimplemented (:mod:`slurm2sky.validate.embedded`);
+* ``skypilot`` (only when asked for): the same documents through SkyPilot's own
+  client-side loaders, in a worker process of a Python that has skypilot installed
+  (:mod:`slurm2sky.validate.skypilot`).
+
+Importing this module is cheap: it reads JSON with the standard library only, and
+jsonschema and ruamel.yaml are imported by the first validation (so the snapshot also
+serves the conversion path in the browser).
+
+Public API: :data:`KINDS`, :class:`Issue`, :class:`Verdict`, :class:`Engine`,
+:func:`validate_text`, :func:`validate_data`, :func:`infer_kind`, :func:`get_engine`,
+:func:`snapshot`, :func:`available_versions`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from slurm2sky import SKYPILOT_VERSION
+from slurm2sky.validate.model import ENGINES, KINDS, Engine, Issue, Verdict
 
-__all__ = ["SKYPILOT_VERSION", "available_versions", "snapshot"]
+__all__ = [
+    "ENGINES",
+    "KINDS",
+    "SKYPILOT_VERSION",
+    "Engine",
+    "EngineUnavailable",
+    "Issue",
+    "Verdict",
+    "available_versions",
+    "get_engine",
+    "infer_kind",
+    "snapshot",
+    "validate_data",
+    "validate_text",
+]
+
+#: The environment variable naming the Python (with skypilot installed) that the
+#: ``skypilot`` engine runs its worker with.
+SKYPILOT_PYTHON_ENV = "SLURM2SKY_SKYPILOT_PYTHON"
+
+
+class EngineUnavailable(RuntimeError):
+    """An engine cannot run here, e.g. the ``skypilot`` engine's Python has no
+    ``skypilot`` installed. The message says what to do."""
+
 
 _DATA = "data"
 _PREFIX, _SUFFIX = "skypilot-", ".json"
@@ -77,3 +117,144 @@ def snapshot(version: str | None = None) -> dict[str, Any]:
         LookupError: no snapshot is packaged for ``version``.
     """
     return json.loads(_text(version or SKYPILOT_VERSION))
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+_ENGINES: dict[tuple[str, str | None], Engine] = {}
+
+
+def get_engine(name: str, *, python: str | None = None) -> Engine:
+    """The engine called ``name`` (``"embedded"`` or ``"skypilot"``).
+
+    Engines are created once per process and reused (the ``skypilot`` engine keeps one
+    worker process per Python, started on first use and stopped at exit or by
+    ``close()``).
+
+    Args:
+        name: ``"embedded"`` or ``"skypilot"``.
+        python: for ``"skypilot"``, the Python interpreter with skypilot installed;
+            default: ``$SLURM2SKY_SKYPILOT_PYTHON``, else this interpreter.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+    """
+    if name == "embedded":
+        key: tuple[str, str | None] = (name, None)
+        if key not in _ENGINES:
+            from slurm2sky.validate.embedded import EmbeddedEngine
+
+            _ENGINES[key] = EmbeddedEngine()
+        return _ENGINES[key]
+    if name == "skypilot":
+        chosen = python or os.environ.get(SKYPILOT_PYTHON_ENV) or None
+        key = (name, chosen)
+        engine = _ENGINES.get(key)
+        if engine is None or getattr(engine, "closed", False):
+            from slurm2sky.validate.skypilot import SkyPilotEngine
+
+            engine = _ENGINES[key] = SkyPilotEngine(python=chosen)
+        return engine
+    raise ValueError(f"unknown validation engine {name!r}; valid engines: {', '.join(ENGINES)}")
+
+
+def _engine(engine: str | Engine) -> Engine:
+    return get_engine(engine) if isinstance(engine, str) else engine
+
+
+def infer_kind(data: Any) -> str | None:
+    """The kind of one parsed document: ``"task"``, ``"config"``, ``"volume"``, or
+    ``None`` when it cannot be told (an empty document, or fields of no kind).
+
+    A volume has ``type: k8s-pvc | k8s-hostpath | runpod-network-volume`` and only
+    volume fields; a task has a field only tasks have (``run``, ``setup``,
+    ``resources``, ``envs``, ``file_mounts``, ``num_nodes``, ``service``, ...) or only
+    task fields (``name:`` alone is a pipeline header); a config has only config
+    sections (``kubernetes``, ``jobs``, ``admin_policy``, ...).
+    """
+    from slurm2sky.validate.embedded import infer_kind as infer
+
+    return infer(data)
+
+
+def validate_text(
+    text: str,
+    kind: str | None = "task",
+    *,
+    env: Mapping[str, str] | None = None,
+    engine: str | Engine = "embedded",
+    source: str = "<text>",
+) -> Verdict:
+    """Check a YAML text as SkyPilot would load it.
+
+    Args:
+        text: YAML; a task text may hold several documents: a pipeline (a chain of
+            tasks, optionally after a header document with only ``name``, or ``name``
+            and ``execution: serial``) or a job group (a first document with
+            ``execution: parallel``), told apart as SkyPilot 0.14.1's ``dag_utils``
+            does.
+        kind: ``"task"``, ``"config"``, ``"volume"``, or ``None`` to infer it (a
+            multi-document text is a task; see :func:`infer_kind`). When it cannot be
+            inferred the verdict has one issue with code ``"kind"``.
+        env: values for ``--env NAME=VALUE`` (every task of the text gets them).
+        engine: ``"embedded"`` (default), ``"skypilot"``, or an :class:`Engine`.
+        source: how the text is named in messages that quote a path.
+
+    Returns:
+        A :class:`Verdict`: issues located by line and column in ``text``, and the
+        null envs that must be given at launch (``needs_env``).
+
+    Raises:
+        ValueError: an unknown kind or engine name.
+        EngineUnavailable: the ``skypilot`` engine cannot start (no skypilot in its
+            Python).
+    """
+    chosen = _engine(engine)
+    if kind is None:
+        from slurm2sky.validate.embedded import infer_text_kind
+        from slurm2sky.validate.yaml11 import YamlError, load_documents
+
+        try:
+            documents, _duplicates = load_documents(text)
+        except YamlError as error:
+            return Verdict(
+                "",
+                chosen.name,
+                (Issue(error.line, error.column, error.problem, "", error.document, "yaml"),),
+            )
+        kind = infer_text_kind(documents)
+        if kind is None:
+            first = next((d for d in documents if d.data is not None), None)
+            line, column = (first.line, first.column) if first else (1, 1)
+            message = (
+                "cannot tell what kind of SkyPilot document this is (task, config or "
+                "volume); set the kind explicitly"
+            )
+            return Verdict("", chosen.name, (Issue(line, column, message, "", 0, "kind"),))
+    _check_kind(kind)
+    return chosen.check_text(text, kind, env=env, source=source)
+
+
+def validate_data(
+    data: Any,
+    kind: str = "task",
+    *,
+    env: Mapping[str, str] | None = None,
+    engine: str | Engine = "embedded",
+) -> Verdict:
+    """Check one already-parsed document (a dict, as PyYAML's ``safe_load`` gives it):
+    one task (not a pipeline), a config or a volume. Issues carry no positions (line
+    and column 0). ``data`` is not modified.
+
+    Raises:
+        ValueError: an unknown kind or engine name.
+        EngineUnavailable: the ``skypilot`` engine cannot start.
+    """
+    _check_kind(kind)
+    return _engine(engine).check_data(data, kind, env=env)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown document kind {kind!r}; valid kinds: {', '.join(KINDS)}")

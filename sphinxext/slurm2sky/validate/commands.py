@@ -1,0 +1,1048 @@
+"""``sky`` command lines and ``SKYPILOT_*`` variable names, checked against the snapshot.
+
+Two jobs, both pure Python (no Sphinx, no SkyPilot, no click):
+
+- **Finding** ``sky …`` commands in shell text (:func:`find_sky_commands`): a ``bash`` or
+  ``console`` code block, or one command line. The scanner follows the shell's own
+  grammar far enough to find every simple command and its words, with their 1-based
+  line and column: ``$ `` prompts (console text), comments, ``\\`` continuations,
+  quoting (``'…'``, ``"…"``, ``$'…'``), the separators ``;`` ``&&`` ``||`` ``|`` ``&``,
+  subshells and brace groups, ``if``/``for``/``while``/``case`` bodies, ``VAR=x``
+  assignments and ``env``/``nohup``/``time``/``sudo``/``watch``/… in front of a
+  command, redirections (dropped from the words), here-documents (their body is not
+  shell), and command substitutions ``$(…)`` and backquotes, whose contents are
+  scanned too. ``<word>`` placeholders (the guide's convention for "fill in") are
+  words, not redirections.
+- **Checking** one command (:func:`check_sky_command`) against the ``sky`` CLI tree of
+  the embedded snapshot (``slurm2sky.validate.snapshot()["cli"]``, exported from
+  SkyPilot's click commands), the way click 8.1 parses a command line
+  (``click/parser.py``, ``OptionParser._process_args_for_options``): the command path
+  must exist (aliases such as ``sky volume`` and hidden commands still run); options
+  are matched exactly (click does not accept abbreviations), ``--opt=value`` and
+  ``-o value``/``-ovalue`` give values, short flags bundle (``-yd``); an option that
+  takes a value needs one, a flag takes none; integer and choice values must parse;
+  required arguments must be there and no extra ones. A deprecated command
+  (``sky show-gpus``) gives an issue of its own (``code="deprecated"``) naming the
+  replacement (``sky gpus list``). Words that contain ``<placeholder>`` or a shell
+  expansion (``$x``, ``$(…)``) are accepted as any value or argument.
+- **Variables**: :func:`find_skypilot_variables` finds ``SKYPILOT_*`` names in any text;
+  :func:`check_skypilot_variable` says whether the snapshot's
+  ``environment_variables`` (the variables SkyPilot sets for a task, and the ones it
+  reads from ``envs``) has the name, with a did-you-mean.
+
+*Prose mode* (``prose=True``) is for commands quoted in running text (an inline
+literal such as ````sky jobs launch --num-jobs N````): only the command path and the
+option names are checked, because prose names a command without all its arguments and
+writes ``N`` for a number, and may mention a deprecated spelling on purpose.
+
+Every rule above is SkyPilot 0.14.1's ``sky`` CLI as click 8.1.8 parses it; the snapshot
+records both versions (``cli.click_version``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from slurm2sky.validate import snapshot
+from slurm2sky.validate.model import Issue
+
+__all__ = [
+    "CommandCheck",
+    "SkyCommand",
+    "check_commands_in",
+    "check_sky_command",
+    "check_skypilot_variable",
+    "find_sky_commands",
+    "find_skypilot_variables",
+    "known_variables",
+    "snapshot_data",
+    "snapshot_version",
+]
+
+# ---------------------------------------------------------------------------
+# Finding commands in shell text
+
+
+@dataclass(frozen=True)
+class SkyCommand:
+    """One ``sky …`` command found in shell text.
+
+    ``line``/``column``: 1-based position of the word ``sky`` in the text given to
+    :func:`find_sky_commands`. ``argv``: the command's words after quote removal, ``sky``
+    first (expansions such as ``$x`` are kept as written). ``positions``: the 1-based
+    (line, column) of each word of ``argv``, so an issue about word ``i`` points at it.
+    """
+
+    line: int
+    column: int
+    argv: tuple[str, ...]
+    positions: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+
+    def __str__(self) -> str:
+        return " ".join(self.argv)
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str  # after quote removal; expansions kept as written
+    start: int  # index of the word's first character in the scanned text
+    quoted: bool  # any part was quoted or escaped
+
+
+#: A placeholder the reader fills in: ``<job_id>``, ``<tasks-per-node>``.
+_PLACEHOLDER = re.compile(r"<[A-Za-z_][\w.:-]*>")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
+_HEREDOC_IN_LINE = re.compile(r"<<(-?)\s*(['\"]?)([^\s'\"<>;&|()]+)\2")
+_BLANKS = " \t\r"
+_METACHARACTERS = set(";&|()<>")
+
+#: Reserved words that may stand in front of a command (``then sky status``).
+_KEYWORDS = frozenset(
+    {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}"}
+    | {"esac", "coproc", "in"}
+)
+#: Compound-command heads whose own words are not a command (``for x in a b``).
+_NOT_A_COMMAND = frozenset({"for", "select", "case", "function", "[[", "[", "(("})
+#: Commands that run the rest of their words as a command, and their options that take
+#: a value (so ``sudo -u me sky status`` finds ``sky``).
+_PREFIX_COMMANDS: dict[str, frozenset[str]] = {
+    "env": frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
+    "nohup": frozenset(),
+    "command": frozenset(),
+    "builtin": frozenset(),
+    "exec": frozenset({"-a"}),
+    "time": frozenset(),
+    "sudo": frozenset({"-u", "-g", "-h", "-p", "-C", "-D", "-U", "-r", "-t", "-T"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "watch": frozenset({"-n", "--interval", "-q", "--equexit"}),
+}
+
+
+class _Scanner:
+    """Splits shell text into simple commands (lists of words)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.commands: list[list[_Word]] = []
+
+    # -- the command level
+
+    def scan(self, i: int, end: int) -> None:
+        text = self.text
+        words: list[_Word] = []
+        heredocs: list[tuple[str, bool]] = []
+        while i < end:
+            char = text[i]
+            if char == "\\" and i + 1 < end and text[i + 1] == "\n":
+                i += 2
+                continue
+            if char in _BLANKS:
+                i += 1
+                continue
+            if char == "\n":
+                self._flush(words)
+                words = []
+                i += 1
+                if heredocs:
+                    i = self._skip_heredoc_bodies(i, end, heredocs)
+                    heredocs = []
+                continue
+            if char == "#":  # a comment: '#' at the start of a word
+                newline = text.find("\n", i, end)
+                i = end if newline < 0 else newline
+                continue
+            if char in _METACHARACTERS and not self._placeholder_at(i, end):
+                if char in "<>" and i + 1 < end and text[i + 1] == "(":
+                    # process substitution <(…) / >(…): a word whose contents are shell
+                    close = self._match_paren(i + 2, end)
+                    self.scan(i + 2, close)
+                    words.append(_Word(text[i : close + 1], i, True))
+                    i = close + 1
+                    continue
+                i = self._operator(i, end, words, heredocs)
+                if i < 0:  # a separator: the simple command ends here
+                    i = -i
+                    self._flush(words)
+                    words = []
+                continue
+            word, i = self._word(i, end)
+            if word.text.isdigit() and not word.quoted and i < end and text[i] in "<>":
+                continue  # the file descriptor of a redirection (2>&1)
+            words.append(word)
+        self._flush(words)
+
+    def _flush(self, words: list[_Word]) -> None:
+        if words:
+            self.commands.append(words)
+
+    def _operator(
+        self, i: int, end: int, words: list[_Word], heredocs: list[tuple[str, bool]]
+    ) -> int:
+        """Handle the operator at ``i``; a separator returns ``-(index after it)``."""
+        text = self.text
+        two = text[i : i + 2]
+        three = text[i : i + 3]
+        if three == "<<<":  # here-string: its word is data
+            return self._skip_redirect_target(i + 3, end)
+        if two == "<<":
+            strip_tabs = three == "<<-"
+            j = i + (3 if strip_tabs else 2)
+            while j < end and text[j] in _BLANKS:
+                j += 1
+            delimiter, j = self._word(j, end)
+            heredocs.append((delimiter.text, strip_tabs))
+            return j
+        if three == "&>>":
+            return self._skip_redirect_target(i + 3, end)
+        if two in ("&>", ">>", ">&", "<&", "<>", ">|"):
+            return self._skip_redirect_target(i + 2, end)
+        if text[i] in "<>":
+            return self._skip_redirect_target(i + 1, end)
+        if two == "((" and not words:  # an arithmetic command: not a command line
+            return -(self._match_paren(i + 2, end, depth=2) + 1)
+        if three in (";;&",):
+            return -(i + 3)
+        if two in ("&&", "||", ";;", ";&", "|&"):
+            return -(i + 2)
+        return -(i + 1)  # ; & | ( )
+
+    def _skip_redirect_target(self, i: int, end: int) -> int:
+        text = self.text
+        while i < end and text[i] in _BLANKS:
+            i += 1
+        if i < end and text[i] not in "\n" and text[i] not in _METACHARACTERS:
+            _, i = self._word(i, end)
+        return i
+
+    def _skip_heredoc_bodies(self, i: int, end: int, heredocs: list[tuple[str, bool]]) -> int:
+        text = self.text
+        for delimiter, strip_tabs in heredocs:
+            while i < end:
+                newline = text.find("\n", i, end)
+                stop = end if newline < 0 else newline
+                line = text[i:stop].rstrip("\r")
+                i = stop + 1 if newline >= 0 else end
+                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                    break
+        return min(i, end)
+
+    # -- words
+
+    def _placeholder_at(self, i: int, end: int) -> bool:
+        if self.text[i] != "<":
+            return False
+        match = _PLACEHOLDER.match(self.text, i, end)
+        return match is not None
+
+    def _word(self, i: int, end: int) -> tuple[_Word, int]:
+        text = self.text
+        start = i
+        out: list[str] = []
+        quoted = False
+        while i < end:
+            char = text[i]
+            if char in _BLANKS or char == "\n":
+                break
+            if char == "\\":
+                if i + 1 < end and text[i + 1] == "\n":
+                    i += 2
+                    continue
+                if i + 1 < end:
+                    out.append(text[i + 1])
+                quoted = True
+                i += 2
+                continue
+            if char == "'":
+                close = text.find("'", i + 1, end)
+                close = end if close < 0 else close
+                out.append(text[i + 1 : close])
+                quoted = True
+                i = close + 1
+                continue
+            if char == '"':
+                i = self._double_quoted(i + 1, end, out)
+                quoted = True
+                continue
+            if char == "`":
+                close = self._match_backquote(i + 1, end)
+                self.scan(i + 1, close)
+                out.append(text[i : close + 1])
+                i = close + 1
+                continue
+            if char == "$":
+                i = self._dollar(i, end, out)
+                continue
+            if char == "<":
+                match = _PLACEHOLDER.match(text, i, end)
+                if match:
+                    out.append(match.group())
+                    i = match.end()
+                    continue
+            if char in _METACHARACTERS:
+                break
+            out.append(char)
+            i += 1
+        return _Word("".join(out), start, quoted), i
+
+    def _double_quoted(self, i: int, end: int, out: list[str]) -> int:
+        text = self.text
+        while i < end:
+            char = text[i]
+            if char == '"':
+                return i + 1
+            if char == "\\" and i + 1 < end:
+                following = text[i + 1]
+                if following == "\n":
+                    i += 2
+                    continue
+                if following in '$`"\\':
+                    out.append(following)
+                    i += 2
+                    continue
+            if char == "`":
+                close = self._match_backquote(i + 1, end)
+                self.scan(i + 1, close)
+                out.append(text[i : close + 1])
+                i = close + 1
+                continue
+            if char == "$":
+                i = self._dollar(i, end, out)
+                continue
+            out.append(char)
+            i += 1
+        return end
+
+    def _dollar(self, i: int, end: int, out: list[str]) -> int:
+        """An expansion at ``i`` (a ``$``): appended as written; ``$(…)`` is scanned."""
+        text = self.text
+        following = text[i + 1] if i + 1 < end else ""
+        if following == "'":  # $'…' (ANSI-C quoting)
+            j = i + 2
+            while j < end and text[j] != "'":
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i + 2 : min(j, end)])
+            return min(j + 1, end)
+        if following == "(":
+            if i + 2 < end and text[i + 2] == "(":  # $(( arithmetic ))
+                close = self._match_paren(i + 3, end, depth=2)
+            else:
+                close = self._match_paren(i + 2, end)
+                self.scan(i + 2, close)
+            out.append(text[i : close + 1])
+            return close + 1
+        if following == "{":
+            close = self._match_brace(i + 2, end)
+            out.append(text[i : close + 1])
+            return close + 1
+        match = _NAME.match(text, i + 1, end)
+        if match:
+            out.append(text[i : match.end()])
+            return match.end()
+        if following and (following.isdigit() or following in "@*#?$!-"):
+            out.append(text[i : i + 2])
+            return i + 2
+        out.append("$")
+        return i + 1
+
+    def _match_paren(self, i: int, end: int, depth: int = 1) -> int:
+        """Index of the ``)`` that closes ``depth`` open parentheses (``end`` if none)."""
+        text = self.text
+        while i < end:
+            char = text[i]
+            if char == "\\":
+                i += 2
+                continue
+            if char == "'":
+                close = text.find("'", i + 1, end)
+                i = end if close < 0 else close + 1
+                continue
+            if char == '"':
+                i = self._double_quoted(i + 1, end, [])
+                continue
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    return i
+            i += 1
+        return end
+
+    def _match_brace(self, i: int, end: int) -> int:
+        text = self.text
+        depth = 1
+        while i < end:
+            char = text[i]
+            if char == "\\":
+                i += 2
+                continue
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    return i
+            i += 1
+        return end
+
+    def _match_backquote(self, i: int, end: int) -> int:
+        text = self.text
+        while i < end:
+            if text[i] == "\\":
+                i += 2
+                continue
+            if text[i] == "`":
+                return i
+            i += 1
+        return end
+
+
+def _mask_console(text: str) -> str:
+    """Console text with everything that is not shell input blanked out.
+
+    Keeps the line structure and every column: ``$ `` prompts become two spaces,
+    output lines become empty. A line continued with ``\\`` keeps the next line (a
+    ``> `` secondary prompt on it is blanked); a here-document's body and delimiter
+    are kept, for the scanner to skip.
+    """
+    out: list[str] = []
+    continued = False
+    heredocs: list[tuple[str, bool]] = []
+    for line in text.split("\n"):
+        if heredocs:
+            delimiter, strip_tabs = heredocs[0]
+            if (line.lstrip("\t") if strip_tabs else line).rstrip("\r") == delimiter:
+                heredocs.pop(0)
+            out.append(line)
+            continue
+        if continued:
+            if line.startswith("> "):
+                line = "  " + line[2:]
+        elif line.startswith("$ ") or line.rstrip() == "$":
+            line = "  " + line[2:] if line.startswith("$ ") else " "
+        else:
+            out.append("")
+            continue
+        stripped = line.rstrip()
+        continued = (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
+        for match in _HEREDOC_IN_LINE.finditer(line):
+            if not line[: match.start()].endswith("<"):  # not a here-string (<<<)
+                heredocs.append((match.group(3), match.group(1) == "-"))
+        out.append(line)
+    return "\n".join(out)
+
+
+def _has_prompts(text: str) -> bool:
+    return any(line.startswith("$ ") or line.rstrip() == "$" for line in text.split("\n"))
+
+
+class _Positions:
+    """Index in a text -> 1-based (line, column)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def __call__(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, index) - 1
+        return line + 1, index - self.starts[line] + 1
+
+
+def _command_words(words: list[_Word]) -> list[_Word]:
+    """The words of the command a simple command runs (keywords, assignments and
+    prefix commands such as ``env``/``sudo`` removed); ``[]`` for compound heads."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.quoted and word.text in _KEYWORDS:
+            i += 1
+            continue
+        if not word.quoted and word.text in _NOT_A_COMMAND:
+            return []
+        if _ASSIGNMENT.match(word.text) and not word.text.startswith("="):
+            i += 1
+            continue
+        if not word.quoted and word.text in _PREFIX_COMMANDS:
+            takes_value = _PREFIX_COMMANDS[word.text]
+            i += 1
+            while i < len(words) and words[i].text.startswith("-") and words[i].text != "-":
+                if words[i].text == "--":
+                    i += 1
+                    break
+                i += 2 if words[i].text in takes_value else 1
+            continue  # env's NAME=value words are skipped as assignments
+        return words[i:]
+    return []
+
+
+def find_sky_commands(shell: str, *, prompt: bool | None = None) -> list[SkyCommand]:
+    """Every ``sky …`` command in ``shell``, in order of appearance.
+
+    Args:
+        shell: a shell script, a console transcript, or one command line.
+        prompt: ``True`` for console text (only ``$ `` lines, and the lines they
+            continue, are commands; everything else is output), ``False`` for a
+            script, ``None`` (default) to decide by whether any line starts with
+            ``$ ``.
+
+    Returns:
+        :class:`SkyCommand` s with 1-based positions in ``shell``. Never raises for odd
+        input: an unclosed quote or substitution runs to the end of the text.
+    """
+    if prompt is None:
+        prompt = _has_prompts(shell)
+    text = _mask_console(shell) if prompt else shell
+    scanner = _Scanner(text)
+    scanner.scan(0, len(text))
+    position = _Positions(text)
+    found: list[tuple[int, SkyCommand]] = []
+    for words in scanner.commands:
+        command = _command_words(words)
+        if not command or command[0].text != "sky":
+            continue
+        positions = tuple(position(word.start) for word in command)
+        found.append(
+            (
+                command[0].start,
+                SkyCommand(
+                    positions[0][0],
+                    positions[0][1],
+                    tuple(word.text for word in command),
+                    positions,
+                ),
+            )
+        )
+    found.sort(key=lambda item: item[0])  # substitutions are scanned before their command
+    return [command for _, command in found]
+
+
+# ---------------------------------------------------------------------------
+# The CLI tree
+
+
+@dataclass(frozen=True)
+class _Option:
+    name: str
+    opts: tuple[str, ...]  # primary spellings (take a value when takes_value)
+    secondary: tuple[str, ...]  # --no-x spellings of boolean flags: never a value
+    takes_value: bool
+    value_optional: bool
+    type: str
+    choices: tuple[str, ...]
+    case_sensitive: bool
+    hidden: bool
+
+    @property
+    def display(self) -> str:
+        return max(self.opts, key=len)
+
+
+@dataclass(frozen=True)
+class _Argument:
+    name: str
+    nargs: int  # -1: any number
+    required: bool
+
+
+@dataclass(frozen=True)
+class _Command:
+    path: str
+    group: bool
+    hidden: bool
+    deprecated: bool
+    replacement: str | None
+    alias_of: str | None
+    subcommands: tuple[str, ...]
+    arguments: tuple[_Argument, ...]
+    long: Mapping[str, tuple[_Option, bool]]  # spelling -> (option, is the secondary)
+    short: Mapping[str, _Option]
+
+    @property
+    def display(self) -> str:
+        return f"`sky {self.path}`" if self.path else "`sky`"
+
+
+@dataclass(frozen=True)
+class _Tree:
+    version: str | None
+    commands: Mapping[str, _Command]
+
+
+def _is_short(spelling: str) -> bool:
+    """click's ``split_opt``: a one-character prefix and a one-character name."""
+    prefix = spelling[:2] if spelling[1:2] == spelling[:1] else spelling[:1]
+    return len(prefix) == 1 and len(spelling) - len(prefix) == 1
+
+
+def _compile(cli: Mapping[str, Any], version: str | None) -> _Tree:
+    commands: dict[str, _Command] = {}
+    for path, data in cli["commands"].items():
+        long: dict[str, tuple[_Option, bool]] = {}
+        short: dict[str, _Option] = {}
+        for raw in data.get("options", ()):
+            option = _Option(
+                name=raw["name"],
+                opts=tuple(raw.get("opts", ())),
+                secondary=tuple(raw.get("secondary_opts", ())),
+                takes_value=bool(raw.get("takes_value")),
+                value_optional=bool(raw.get("value_optional")),
+                type=str(raw.get("type", "text")),
+                choices=tuple(raw.get("choices") or ()),
+                case_sensitive=bool(raw.get("case_sensitive", True)),
+                hidden=bool(raw.get("hidden")),
+            )
+            for spelling, secondary in [(s, False) for s in option.opts] + [
+                (s, True) for s in option.secondary
+            ]:
+                if _is_short(spelling) and not secondary:
+                    short[spelling] = option
+                elif _is_short(spelling):
+                    short[spelling] = option  # a short secondary flag: never a value
+                    long.setdefault(spelling, (option, True))
+                else:
+                    long[spelling] = (option, secondary)
+        deprecation = data.get("deprecation") or {}
+        commands[path] = _Command(
+            path=path,
+            group=bool(data.get("group")),
+            hidden=bool(data.get("hidden")),
+            deprecated=bool(data.get("deprecated")),
+            replacement=deprecation.get("replacement"),
+            alias_of=data.get("alias_of"),
+            subcommands=tuple(data.get("subcommands") or ()),
+            arguments=tuple(
+                _Argument(a["name"], int(a.get("nargs", 1)), bool(a.get("required")))
+                for a in data.get("arguments", ())
+            ),
+            long=long,
+            short=short,
+        )
+    return _Tree(version, commands)
+
+
+@cache
+def snapshot_data(version: str | None = None) -> Mapping[str, Any]:
+    """:func:`slurm2sky.validate.snapshot` of ``version``, read once per process and
+    shared (do not modify it)."""
+    return snapshot(version)
+
+
+@cache
+def _tree_for_version(version: str | None) -> _Tree:
+    data = snapshot_data(version)
+    return _compile(data["cli"], data["skypilot"]["version"])
+
+
+_given_trees: dict[int, tuple[Mapping[str, Any], _Tree]] = {}
+
+
+def _tree(cli: Mapping[str, Any] | None, version: str | None) -> _Tree:
+    if cli is None:
+        return _tree_for_version(version)
+    cached = _given_trees.get(id(cli))
+    if cached is None or cached[0] is not cli:
+        cached = (cli, _compile(cli, version))
+        _given_trees[id(cli)] = cached
+    return cached[1]
+
+
+# ---------------------------------------------------------------------------
+# Checking one command
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    """A command found in a text and what is wrong with it (``issues`` empty: valid)."""
+
+    command: SkyCommand
+    issues: tuple[Issue, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not self.issues
+
+
+def _is_free(word: str) -> bool:
+    """A word the checker cannot know the value of: a placeholder or an expansion."""
+    return "$" in word or "`" in word or _PLACEHOLDER.search(word) is not None
+
+
+def _suggest(word: str, candidates: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return close[0] if close else None
+
+
+def _metavar(argument: _Argument) -> str:
+    return argument.name.upper() + ("..." if argument.nargs == -1 else "")
+
+
+class _Checker:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        tree: _Tree,
+        prose: bool,
+        positions: Sequence[tuple[int, int]] | None,
+    ) -> None:
+        self.argv = list(argv)
+        self.tree = tree
+        self.prose = prose
+        self.positions = positions
+        self.issues: list[Issue] = []
+
+    def issue(self, index: int, message: str, code: str) -> None:
+        index = max(0, min(index, len(self.argv) - 1))
+        line, column = (0, 0)
+        if self.positions and index < len(self.positions):
+            line, column = self.positions[index]
+        self.issues.append(Issue(line, column, message, f"argv[{index}]", 0, code))
+
+    def run(self) -> list[Issue]:
+        argv = self.argv
+        commands = self.tree.commands
+        command = commands[""]
+        i = 1 if argv and argv[0] == "sky" else 0
+        while command.group:
+            i, args = self.parse(command, i, interspersed=False)
+            if args is None:
+                return self.issues
+            if not args:
+                return self.issues  # `sky jobs`: click shows the group's help
+            name_index = args[0]
+            name = argv[name_index]
+            if _is_free(name):
+                return self.issues
+            path = f"{command.path} {name}".strip()
+            if name not in command.subcommands or path not in commands:
+                visible = [
+                    sub
+                    for sub in command.subcommands
+                    if not commands.get(f"{command.path} {sub}".strip(), command).hidden
+                ]
+                close = _suggest(name, visible)
+                hint = (
+                    f"; did you mean `sky {f'{command.path} {close}'.strip()}`?"
+                    if close
+                    else f"; {command.display} has: {', '.join(visible)}"
+                )
+                self.issue(name_index, f"no such command `sky {path}`{hint}", "unknown-command")
+                return self.issues
+            command = commands[path]
+            i = name_index + 1
+        if command.deprecated and not self.prose:
+            replacement = f"`sky {command.replacement}`" if command.replacement else None
+            version = f" in SkyPilot {self.tree.version}" if self.tree.version else ""
+            self.issue(
+                i - 1,
+                f"{command.display} is deprecated{version}"
+                + (f"; use {replacement}" if replacement else ""),
+                "deprecated",
+            )
+        _, args = self.parse(command, i, interspersed=True)
+        if args is not None and not self.prose:
+            self.check_arguments(command, args)
+        return self.issues
+
+    def parse(
+        self, command: _Command, i: int, *, interspersed: bool
+    ) -> tuple[int, list[int] | None]:
+        """Options of ``command`` from ``argv[i:]``; returns (next index, positional
+        word indices), or (…, None) after an error that stops click."""
+        argv = self.argv
+        args: list[int] = []
+        while i < len(argv):
+            word = argv[i]
+            if word == "--":
+                args.extend(range(i + 1, len(argv)))
+                return len(argv), args
+            if word.startswith("-") and len(word) > 1 and not _is_free(word[:2]):
+                i = self.option(command, i)
+                if i < 0:
+                    return -i, None
+                continue
+            if not interspersed:
+                args.extend(range(i, len(argv)))
+                return len(argv), args
+            args.append(i)
+            i += 1
+        return i, args
+
+    def option(self, command: _Command, i: int) -> int:
+        """Process the option word ``argv[i]``; returns the next index (negative after
+        an error that stops click's parsing)."""
+        word = self.argv[i]
+        name, equals, rest = word.partition("=")
+        explicit = rest if equals else None
+        if name in command.long:
+            option, secondary = command.long[name]
+            if explicit is not None:
+                if secondary or not option.takes_value:
+                    self.issue(
+                        i,
+                        f"option {name} of {command.display} takes no value "
+                        f"(click: Option '{name}' does not take a value.)",
+                        "unexpected-value",
+                    )
+                    return -(i + 1)
+                self.check_value(command, option, name, explicit, i)
+                return i + 1
+            if secondary or not option.takes_value:
+                return i + 1
+            return self.value_from_next(command, option, name, i)
+        if word.startswith("--"):
+            self.unknown_option(command, name, i)
+            return -(i + 1)
+        # a cluster of short options: -yd, -n name, -nname
+        prefix = word[0]
+        for offset, letter in enumerate(word[1:], start=2):
+            spelling = prefix + letter
+            option = command.short.get(spelling)
+            if option is None:
+                self.unknown_option(command, spelling, i)
+                return -(i + 1)
+            if spelling in option.secondary or not option.takes_value:
+                continue
+            if offset < len(word):
+                self.check_value(command, option, spelling, word[offset:], i)
+                return i + 1
+            return self.value_from_next(command, option, spelling, i)
+        return i + 1
+
+    def value_from_next(self, command: _Command, option: _Option, name: str, i: int) -> int:
+        argv = self.argv
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if following is None:
+            if option.value_optional:
+                return i + 1
+            if not self.prose:
+                self.issue(
+                    i,
+                    f"option {name} of {command.display} needs a value "
+                    f"(click: Option '{name}' requires an argument.)",
+                    "missing-value",
+                )
+            return -(i + 1)
+        if option.value_optional and following.startswith("-") and len(following) > 1:
+            return i + 1
+        self.check_value(command, option, name, following, i + 1)
+        return i + 2
+
+    def check_value(
+        self, command: _Command, option: _Option, name: str, value: str, index: int
+    ) -> None:
+        if self.prose or _is_free(value):
+            return
+        if option.type == "integer":
+            if not re.fullmatch(r"\s*[+-]?\d[\d_]*\s*", value):
+                self.issue(
+                    index,
+                    f"{value!r} is not a valid integer for option {name} of {command.display}",
+                    "bad-value",
+                )
+        elif option.type == "float":
+            try:
+                float(value)
+            except ValueError:
+                self.issue(
+                    index,
+                    f"{value!r} is not a valid number for option {name} of {command.display}",
+                    "bad-value",
+                )
+        elif option.choices:
+            fold = (lambda s: s) if option.case_sensitive else str.casefold
+            if fold(value) not in {fold(choice) for choice in option.choices}:
+                close = _suggest(value, option.choices)
+                self.issue(
+                    index,
+                    f"{value!r} is not a valid value for option {name} of {command.display}"
+                    + (f"; did you mean {close!r}?" if close else "")
+                    + " (one of: "
+                    + ", ".join(option.choices)
+                    + ")",
+                    "bad-value",
+                )
+
+    def unknown_option(self, command: _Command, name: str, i: int) -> None:
+        visible = [
+            spelling
+            for spelling, (option, _) in command.long.items()
+            if not option.hidden and spelling.startswith("--")
+        ]
+        close = _suggest(name, visible) if name.startswith("--") else None
+        self.issue(
+            i,
+            f"no such option {name} for {command.display}"
+            + (f"; did you mean {close}?" if close else ""),
+            "unknown-option",
+        )
+
+    def check_arguments(self, command: _Command, args: list[int]) -> None:
+        """click's ``_unpack_args``: fixed arguments from the front (and from the back
+        after a ``nargs=-1`` one), the rest to the ``nargs=-1`` argument."""
+        specs = command.arguments
+        count = len(args)
+        variadic = next((k for k, a in enumerate(specs) if a.nargs == -1), None)
+        if variadic is None:
+            fixed = sum(a.nargs for a in specs)
+            if count > fixed:
+                extra = [self.argv[k] for k in args[fixed:]]
+                takes = " ".join(f"[{_metavar(a)}]" for a in specs)
+                self.issue(
+                    args[fixed],
+                    f"unexpected extra argument{'s' if len(extra) > 1 else ''} "
+                    f"{' '.join(extra)!r} for {command.display} "
+                    + (f"(it takes {takes})" if specs else "(it takes no arguments)"),
+                    "extra-argument",
+                )
+                return
+        missing: _Argument | None = None
+        remaining = count
+        for spec in specs:
+            if spec.nargs == -1:
+                continue
+            if remaining >= spec.nargs:
+                remaining -= spec.nargs
+            elif spec.required and missing is None:
+                missing = spec
+        if missing is None and variadic is not None and remaining == 0 and specs[variadic].required:
+            missing = specs[variadic]
+        if missing is not None:
+            self.issue(
+                args[-1] + 1 if args else len(self.argv) - 1,
+                f"{command.display} needs the argument {_metavar(missing)} "
+                f"(click: Missing argument '{_metavar(missing)}'.)",
+                "missing-argument",
+            )
+
+
+def check_sky_command(
+    argv: Sequence[str],
+    *,
+    cli: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    prose: bool = False,
+    positions: Sequence[tuple[int, int]] | None = None,
+) -> list[Issue]:
+    """What click would refuse in the ``sky`` command line ``argv`` (``[]``: valid).
+
+    Args:
+        argv: the words of the command line, ``sky`` first (as in
+            :attr:`SkyCommand.argv`); a leading ``sky`` may be left out.
+        cli: a CLI tree in the snapshot's form (``snapshot()["cli"]``); default: the
+            tree of ``version``.
+        version: the SkyPilot release whose snapshot to use (default
+            ``slurm2sky.SKYPILOT_VERSION``).
+        prose: check only the command path and option names (see the module doc).
+        positions: (line, column) of each word of ``argv``; the issues carry them.
+
+    Returns:
+        :class:`~slurm2sky.validate.Issue` s in argv order, ``path`` ``"argv[i]"`` naming
+        the offending word and ``code`` one of ``unknown-command``, ``unknown-option``,
+        ``missing-value``, ``unexpected-value``, ``bad-value``, ``missing-argument``,
+        ``extra-argument``, ``deprecated``. Parsing stops at the first error click
+        stops at, so one command gives at most one issue besides ``deprecated``.
+
+    Raises:
+        LookupError: no snapshot for ``version``.
+    """
+    if not argv:
+        return []
+    return _Checker(argv, _tree(cli, version), prose, positions).run()
+
+
+def check_commands_in(
+    shell: str,
+    *,
+    prompt: bool | None = None,
+    prose: bool = False,
+    cli: Mapping[str, Any] | None = None,
+    version: str | None = None,
+) -> list[CommandCheck]:
+    """:func:`find_sky_commands` then :func:`check_sky_command` on each: every command in
+    ``shell`` with its issues, positioned in ``shell``."""
+    return [
+        CommandCheck(
+            command,
+            tuple(
+                check_sky_command(
+                    command.argv,
+                    cli=cli,
+                    version=version,
+                    prose=prose,
+                    positions=command.positions,
+                )
+            ),
+        )
+        for command in find_sky_commands(shell, prompt=prompt)
+    ]
+
+
+# ---------------------------------------------------------------------------
+# SKYPILOT_* variables
+
+#: ``SKYPILOT_`` and at least one more name character; a trailing ``_`` followed by
+#: ``*`` or ``<`` is a family (``SKYPILOT_DOCKER_*``).
+_VARIABLE = re.compile(r"(?<![A-Za-z0-9_])SKYPILOT_[A-Z0-9][A-Z0-9_]*")
+
+
+def find_skypilot_variables(text: str) -> list[tuple[int, int, str]]:
+    """Every ``SKYPILOT_*`` name in ``text``: (line, column, name), 1-based, in order.
+
+    A name must be written in capitals and stand alone (``MY_SKYPILOT_X`` is not one);
+    ``SKYPILOT_*`` (the family) is not a name.
+    """
+    position = _Positions(text)
+    found = []
+    for match in _VARIABLE.finditer(text):
+        line, column = position(match.start())
+        found.append((line, column, match.group()))
+    return found
+
+
+@cache
+def known_variables(version: str | None = None) -> Mapping[str, Mapping[str, Any]]:
+    """The snapshot's ``environment_variables`` of ``version``: name -> facts."""
+    return snapshot_data(version)["environment_variables"]
+
+
+def check_skypilot_variable(
+    name: str, *, version: str | None = None, line: int = 0, column: int = 0
+) -> Issue | None:
+    """``None`` when SkyPilot ``version`` sets or reads the variable ``name``; else an
+    :class:`~slurm2sky.validate.Issue` (``code="unknown-variable"``) at ``line``/``column``
+    with a did-you-mean. A name ending in ``_`` (``SKYPILOT_DOCKER_`` of
+    ``SKYPILOT_DOCKER_*``) is a family: valid when some variable starts with it."""
+    known = known_variables(version)
+    if name in known or (name.endswith("_") and any(k.startswith(name) for k in known)):
+        return None
+    release = snapshot_version(version)
+    close = _suggest(name, sorted(known))
+    if name.endswith("_"):
+        message = (
+            f"no variable SkyPilot {release} sets for a task or reads from its envs "
+            f"starts with {name}"
+        )
+    else:
+        message = (
+            f"{name} is not a variable SkyPilot {release} sets for a task or reads from its envs"
+        )
+    return Issue(
+        line,
+        column,
+        message + (f"; did you mean {close}?" if close else ""),
+        "",
+        0,
+        "unknown-variable",
+    )
+
+
+@cache
+def snapshot_version(version: str | None = None) -> str:
+    """The release the snapshot for ``version`` (default: the guide's) came from."""
+    return str(snapshot_data(version)["skypilot"]["version"])
