@@ -5,11 +5,16 @@ Registers
 - the config value ``slurm2sky_mappings`` (str; ``""`` = the default file, see
   :func:`slurm2sky.sphinx.source.resolve_mappings_path`; relative paths are relative
   to the directory of conf.py; changing it re-reads every page);
-- the directive ``mapping-table`` (:mod:`slurm2sky.sphinx.tables`), in reST and MyST.
+- the directive ``mapping-table`` (:mod:`slurm2sky.sphinx.tables`), in reST and MyST;
+- the build-time checks of the examples (:mod:`slurm2sky.sphinx.checks`) with the config
+  values ``slurm2sky_check`` (bool, default True), ``slurm2sky_engine`` (``"embedded"``
+  or ``"skypilot"``) and ``slurm2sky_skypilot_version`` (default
+  ``slurm2sky.SKYPILOT_VERSION``), and the builder ``skypilot-check``
+  (:mod:`slurm2sky.sphinx.builder`). The checks store nothing on the environment either.
 
-The mappings file is loaded and fully checked at ``builder-inited``; a bad file stops
-the build with :class:`MappingsFileError`, whose message is one
-``file:line:col: key: what is wrong — valid: ...`` line per problem. The extension
+The mappings file is loaded and fully checked at ``builder-inited``; a bad file is
+reported as one located error ``file:line:col: key: what is wrong — valid: ...`` per
+problem, and the build stops with exit status 1 before any page is read. The extension
 stores nothing on the build environment (row labels go to the standard domain, which
 purges and merges them itself), so it declares no ``env_version`` and is safe for
 parallel reading and writing.
@@ -20,7 +25,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from slurm2sky import __version__
@@ -29,46 +33,27 @@ from slurm2sky.sphinx.source import get_mappings, resolve_mappings_path, set_act
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+    from sphinx.config import Config
 
 
 logger = logging.getLogger(__name__)
 
 
-class MappingsFileError(ExtensionError):
-    """The mappings file cannot be used; ``problems`` holds the located problems.
-
-    Each problem has already been logged as a located error; the message only counts
-    them, so the build log shows every problem once.
-    """
-
-    def __init__(self, error: SourceError) -> None:
-        count = len(error.problems)
-        where = error.problems[0].file
-        super().__init__(
-            f"{where}: {count} problem{'s' if count != 1 else ''} in the mappings file "
-            "(listed above); the build stops here",
-            modname=__name__,
-        )
-        self.problems = error.problems
-
-    @property
-    def category(self) -> str:
-        return "slurm2sky: the mappings file cannot be used"
-
-
 def _load_at_builder_inited(app: Sphinx) -> None:
     """Resolve, load and check the mappings file once per build, before any page is read.
 
-    Raises :class:`MappingsFileError` (after logging each problem as a located error
-    ``[slurm2sky.mappings]``) when the file is missing or invalid.
+    A missing or invalid file is reported as one located error per problem
+    (``file:line:col: ERROR: key: what is wrong — valid: ...`` ``[slurm2sky.mappings]``)
+    and the build stops with exit status 1. It stops with :class:`SystemExit`, as a
+    command line does on bad input: Sphinx prints a crash report with a traceback for
+    every ``Exception`` an extension raises, and these are mistakes in a data file,
+    not crashes.
     """
     path = resolve_mappings_path(app.config.slurm2sky_mappings, app.confdir)
     set_active_path(app.srcdir, path)
     try:
         get_mappings(path)
     except SourceError as error:
-        # Each problem as a located error first, in the form of every other Sphinx
-        # diagnostic (editors and CI problem matchers read it); then stop the build.
         for problem in error.problems:
             location = (
                 problem.file
@@ -81,23 +66,31 @@ def _load_at_builder_inited(app: Sphinx) -> None:
                 type="slurm2sky",
                 subtype="mappings",
             )
-        # ``from None``: the located problems are the whole story; a chained
-        # traceback of the loader would only hide them.
-        raise MappingsFileError(error) from None
+        logger.error(
+            "slurm2sky: the build stops here: fix the mappings file (%d problem%s above)",
+            len(error.problems),
+            "" if len(error.problems) == 1 else "s",
+            type="slurm2sky",
+            subtype="mappings",
+        )
+        raise SystemExit(1) from None
 
 
 STATIC = Path(__file__).with_name("static")
 
 
-def _add_static(app: Sphinx) -> None:
-    """Ship the tables' stylesheet with HTML builds (not other builders)."""
-    if app.builder.format == "html":
-        app.config.html_static_path.append(str(STATIC))
-        app.add_css_file("slurm2sky-tables.css")
+def _add_static(app: Sphinx, config: Config) -> None:
+    """Ship the tables' stylesheet (``config-inited``, so that the value Sphinx compares
+    between builds already holds it and an incremental build sees no config change)."""
+    if str(STATIC) not in config.html_static_path:
+        config.html_static_path.append(str(STATIC))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the config value, the directive and the loader (see the module doc)."""
+    from slurm2sky import SKYPILOT_VERSION
+    from slurm2sky.sphinx import checks
+    from slurm2sky.sphinx.builder import SkyPilotCheckBuilder
     from slurm2sky.sphinx.tables import MappingTableDirective
 
     app.add_config_value(
@@ -110,7 +103,33 @@ def setup(app: Sphinx) -> dict[str, Any]:
     )
     app.add_directive("mapping-table", MappingTableDirective)
     app.connect("builder-inited", _load_at_builder_inited)
-    app.connect("builder-inited", _add_static)
+    app.connect("config-inited", _add_static)
+    app.add_css_file("slurm2sky-tables.css")
+    app.add_config_value(
+        "slurm2sky_check",
+        True,
+        "env",
+        types=frozenset({bool}),
+        description="Check every example against SkyPilot while reading the pages.",
+    )
+    app.add_config_value(
+        "slurm2sky_engine",
+        "embedded",
+        "env",
+        types=frozenset({str}),
+        description="Validation engine for YAML examples: 'embedded' or 'skypilot'.",
+    )
+    app.add_config_value(
+        "slurm2sky_skypilot_version",
+        SKYPILOT_VERSION,
+        "env",
+        types=frozenset({str}),
+        description="The SkyPilot release the examples must be valid for.",
+    )
+    app.connect("config-inited", checks.check_config)
+    app.connect("builder-inited", checks.on_builder_inited, priority=600)
+    app.connect("doctree-read", checks.on_doctree_read)
+    app.add_builder(SkyPilotCheckBuilder)
     return {
         "version": __version__,
         "parallel_read_safe": True,
