@@ -48,11 +48,42 @@ def docs_live(session: nox.Session) -> None:
     )
 
 
+def _target_version() -> str:
+    """The SkyPilot release the guide targets: SKYPILOT_VERSION in the package."""
+    init = Path("sphinxext/slurm2sky/__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^SKYPILOT_VERSION = "([^"]+)"$', init, re.M)
+    if match is None:
+        raise SystemExit("SKYPILOT_VERSION not found in sphinxext/slurm2sky/__init__.py")
+    return match.group(1)
+
+
+def _skypilot_python(session: nox.Session) -> str:
+    """The Python of a virtual environment that holds the targeted SkyPilot release,
+    kept beside the session's own (SkyPilot pins many packages of its own, so it gets
+    an environment to itself); made once, reused while its version matches."""
+    version = _target_version()
+    venv = Path(session.virtualenv.location).parent / f"skypilot-{version}"
+    python = venv / "bin" / "python"
+    marker = venv / "slurm2sky-installed"
+    if not marker.exists():
+        session.run("python", "-m", "venv", "--clear", str(venv))
+        session.run(
+            str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip", external=True
+        )
+        session.run(
+            str(python), "-m", "pip", "install", "--quiet", f"skypilot=={version}", external=True
+        )
+        marker.write_text(version, encoding="utf-8")
+    return str(python)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (pytest), which also builds the whole guide with -W."""
+    """Run the test suite (pytest), which also builds the whole guide with -W, and runs
+    the parity tests against the targeted SkyPilot release, installed beside it."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    python = _skypilot_python(session)
+    session.run("pytest", *session.posargs, env={"SLURM2SKY_SKYPILOT_PYTHON": python})
 
 
 @nox.session
@@ -69,10 +100,6 @@ def refresh_skypilot(session: nox.Session) -> None:
     SkyPilot release the guide targets (SKYPILOT_VERSION in the package);
     `nox -s refresh-skypilot -- --check` only checks that it is current.
     Installs skypilot (about 460 MB)."""
-    init = Path("sphinxext/slurm2sky/__init__.py").read_text(encoding="utf-8")
-    match = re.search(r'^SKYPILOT_VERSION = "([^"]+)"$', init, re.M)
-    if match is None:
-        session.error("SKYPILOT_VERSION not found in sphinxext/slurm2sky/__init__.py")
-    session.install(f"skypilot=={match.group(1)}")
+    session.install(f"skypilot=={_target_version()}")
     with tempfile.TemporaryDirectory(prefix="skypilot-home-") as home:
         session.run("python", "tools/refresh_skypilot.py", *session.posargs, env={"HOME": home})
