@@ -16,46 +16,13 @@ docs extra is installed (e.g. the one `nox -s docs` makes).
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def build(out: Path, jobs: str, check: bool) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one full build."""
-    cpu = _children_cpu()
-    start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-q",
-            "-W",
-            "-n",
-            "-j",
-            jobs,
-            "-D",
-            f"slurm2sky_check={int(check)}",
-            "-b",
-            "html",
-            str(DOCS),
-            str(out),
-        ],
-        check=True,
-    )
-    return time.perf_counter() - start, _children_cpu() - cpu
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_build import build
 
 
 def main() -> None:
@@ -69,7 +36,9 @@ def main() -> None:
         order = (False, True) if run % 2 else (True, False)
         for check in order:
             with tempfile.TemporaryDirectory() as tmp:
-                seconds, cpu_seconds = build(Path(tmp) / "html", args.jobs, check)
+                seconds, cpu_seconds = build(
+                    Path(tmp) / "html", args.jobs, f"slurm2sky_check={int(check)}"
+                )
             wall[check].append(seconds)
             cpu[check].append(cpu_seconds)
         print(

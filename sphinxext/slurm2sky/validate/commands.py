@@ -161,7 +161,7 @@ class _Scanner:
             if char in _METACHARACTERS and not self._placeholder_at(i, end):
                 if char in "<>" and i + 1 < end and text[i + 1] == "(":
                     # process substitution <(…) / >(…): a word whose contents are shell
-                    close = self._match_paren(i + 2, end)
+                    close = self._match_close(i + 2, end)
                     self.scan(i + 2, close)
                     words.append(_Word(text[i : close + 1], i, True))
                     i = close + 1
@@ -206,7 +206,7 @@ class _Scanner:
         if text[i] in "<>":
             return self._skip_redirect_target(i + 1, end)
         if two == "((" and not words:  # an arithmetic command: not a command line
-            return -(self._match_paren(i + 2, end, depth=2) + 1)
+            return -(self._match_close(i + 2, end, depth=2) + 1)
         if three in (";;&",):
             return -(i + 3)
         if two in ("&&", "||", ";;", ";&", "|&"):
@@ -331,14 +331,14 @@ class _Scanner:
             return min(j + 1, end)
         if following == "(":
             if i + 2 < end and text[i + 2] == "(":  # $(( arithmetic ))
-                close = self._match_paren(i + 3, end, depth=2)
+                close = self._match_close(i + 3, end, depth=2)
             else:
-                close = self._match_paren(i + 2, end)
+                close = self._match_close(i + 2, end)
                 self.scan(i + 2, close)
             out.append(text[i : close + 1])
             return close + 1
         if following == "{":
-            close = self._match_brace(i + 2, end)
+            close = self._match_close(i + 2, end, "{}")
             out.append(text[i : close + 1])
             return close + 1
         match = _NAME.match(text, i + 1, end)
@@ -351,9 +351,11 @@ class _Scanner:
         out.append("$")
         return i + 1
 
-    def _match_paren(self, i: int, end: int, depth: int = 1) -> int:
-        """Index of the ``)`` that closes ``depth`` open parentheses (``end`` if none)."""
+    def _match_close(self, i: int, end: int, pair: str = "()", depth: int = 1) -> int:
+        """Index of the closing ``pair[1]`` that closes ``depth`` open ``pair[0]`` (``end``
+        if none), skipping quoted text and escaped characters as the shell does."""
         text = self.text
+        opening, closing = pair
         while i < end:
             char = text[i]
             if char == "\\":
@@ -366,26 +368,9 @@ class _Scanner:
             if char == '"':
                 i = self._double_quoted(i + 1, end, [])
                 continue
-            if char == "(":
+            if char == opening:
                 depth += 1
-            elif char == ")":
-                depth -= 1
-                if depth == 0:
-                    return i
-            i += 1
-        return end
-
-    def _match_brace(self, i: int, end: int) -> int:
-        text = self.text
-        depth = 1
-        while i < end:
-            char = text[i]
-            if char == "\\":
-                i += 2
-                continue
-            if char == "{":
-                depth += 1
-            elif char == "}":
+            elif char == closing:
                 depth -= 1
                 if depth == 0:
                     return i
