@@ -344,5 +344,107 @@ def test_check_variables() -> None:
     assert (issue.line, issue.column, issue.code) == (3, 7, "unknown-variable")
     assert issue.message == (
         "SKYPILOT_NUM_NODE is not a variable SkyPilot 0.14.1 sets for a task or reads from "
-        "its envs; did you mean SKYPILOT_NUM_NODES?"
+        "its envs, nor a setting it reads; did you mean SKYPILOT_NUM_NODES?"
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # client and server settings SkyPilot 0.14.1 reads (sky/skypilot_config.py,
+        # sky/server/common.py, sky/utils/env_options.py, ...)
+        "SKYPILOT_CONFIG",
+        "SKYPILOT_API_SERVER_ENDPOINT",
+        "SKYPILOT_DEBUG",
+        "SKYPILOT_DISABLE_USAGE_COLLECTION",
+        "SKYPILOT_PROJECT_CONFIG",
+        "SKYPILOT_SERVER_PLUGINS_CONFIG",  # built from SKYPILOT_SERVER_ENV_VAR_PREFIX
+    ],
+)
+def test_settings_of_the_release_are_variables(name: str) -> None:
+    assert check_skypilot_variable(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("SKYPILOT_NUM_NODEZ", "SKYPILOT_NUM_NODES"),
+        ("SKYPILOT_NODE_RANKS", "SKYPILOT_NODE_RANK"),
+        ("SKYPILOT_DEBUGG", "SKYPILOT_DEBUG"),  # a setting, when no task variable is close
+        ("SKYPILOT_BOGUS", None),
+        ("SKYPILOT_FOO", None),  # the shared SKYPILOT_ prefix alone is not a likeness
+    ],
+)
+def test_typos_of_variables_fail(name: str, suggestion: str | None) -> None:
+    issue = check_skypilot_variable(name)
+    assert issue is not None and issue.code == "unknown-variable"
+    if suggestion is None:
+        assert "did you mean" not in issue.message, issue.message
+    else:
+        assert issue.message.endswith(f"; did you mean {suggestion}?"), issue.message
+
+
+@pytest.mark.parametrize(
+    ("line", "suggestion"),
+    [
+        ("sky jobs launch task.yaml --epochs 3", None),  # not --ports
+        ("sky launch --bogus-myst task.yaml", None),  # not --no-use-spot
+        ("sky jobs launch --nodes 2 task.yaml", "--num-nodes"),
+        ("sky launch --gpu H100:8 task.yaml", "--gpus"),
+        ("sky jobs lunch task.yaml", "`sky jobs launch`"),
+    ],
+)
+def test_suggestions_are_for_look_alikes_only(line: str, suggestion: str | None) -> None:
+    (command,) = find_sky_commands(line)
+    (issue,) = check_sky_command(command.argv)
+    if suggestion is None:
+        assert "did you mean" not in issue.message, issue.message
+    else:
+        assert f"did you mean {suggestion}?" in issue.message, issue.message
+
+
+@pytest.mark.parametrize(
+    ("line", "word", "message"),
+    [
+        (
+            "sky jobs cancel my-job",
+            "my-job",
+            "'my-job' is not a valid integer for the argument JOB_IDS... of `sky jobs cancel` "
+            "(click: Invalid value for '[JOB_IDS]...': 'my-job' is not a valid integer.)",
+        ),
+        (
+            "sky jobs logs abc",
+            "abc",
+            "(click: Invalid value for '[JOB_ID]': 'abc' is not a valid integer.)",
+        ),
+        ("sky jobs cancel 1 2 three", "three", "'three' is not a valid integer"),
+        ("sky cancel dev 1 two", "two", "the argument JOBS... of `sky cancel`"),
+        ("sky serve logs svc 1 x", "x", "the argument REPLICA_IDS... of `sky serve logs`"),
+        ("sky local up --num-nodes 0", "0", "0 is not in the range x>=1 for option --num-nodes"),
+    ],
+)
+def test_argument_values_are_converted_as_click_does(line: str, word: str, message: str) -> None:
+    (command,) = find_sky_commands(line)
+    issues = check_sky_command(command.argv, positions=command.positions)
+    assert [i.code for i in issues] == ["bad-value"]
+    assert message in issues[0].message
+    assert issues[0].column == line.index(" " + word) + 2  # at the offending word
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "sky jobs cancel 1 2 3",
+        "sky jobs cancel <job_id>",
+        "sky jobs logs <job-id>",
+        "sky jobs cancel $JOB_ID",
+        "sky jobs cancel ${JOB_ID}",
+        'sky jobs cancel $(sky jobs queue | awk "/train/ {print $1}")',
+        "sky jobs logs 7",
+        "sky cancel dev 1 2",
+        "sky local up --num-nodes 2",
+    ],
+)
+def test_numeric_arguments_accept_numbers_placeholders_and_expansions(line: str) -> None:
+    checks = check_commands_in(line)
+    assert [issue for check in checks for issue in check.issues] == [], line

@@ -68,7 +68,7 @@ def test_pinned_release_is_packaged() -> None:
 
 
 def test_snapshot_identifies_its_release(snap: dict[str, Any]) -> None:
-    assert snap["format"] == 1
+    assert snap["format"] == 2
     assert snap["skypilot"]["version"] == SKYPILOT_VERSION
     assert re.fullmatch(r"[0-9a-f]{40}", snap["skypilot"]["commit"])
     assert "Apache" in snap["$comment"]
@@ -294,6 +294,22 @@ def test_user_set_variables_are_flagged(snap: dict[str, Any]) -> None:
         user_set
     )
     assert not user_set & set(TASK_VARIABLES)
+
+
+def test_setting_variables_are_the_rest_of_the_releases_names(snap: dict[str, Any]) -> None:
+    """Client and server settings (SKYPILOT_CONFIG, ...) are exported, each with where it
+    was found, and apart from the task's variables."""
+    settings = snap["setting_variables"]
+    assert len(settings) > 50
+    assert not set(settings) & set(snap["environment_variables"])
+    for name in ("SKYPILOT_CONFIG", "SKYPILOT_API_SERVER_ENDPOINT", "SKYPILOT_DEBUG"):
+        entry = settings[name]
+        assert entry["evidence"] == "environ" and "read" in entry["environ"], entry
+        assert entry["source"]["file"].startswith("sky/") and entry["source"]["line"] > 0
+    for name, entry in settings.items():
+        assert re.fullmatch(r"SKYPILOT_[A-Z0-9_]*[A-Z0-9]", name), name
+        assert entry["evidence"] in ("environ", "constant", "literal", "text")
+        assert entry["areas"], name
 
 
 def test_snapshot_matches_the_exporters_tables(snap: dict[str, Any], tool: ModuleType) -> None:

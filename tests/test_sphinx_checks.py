@@ -44,6 +44,25 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "prose-command": ("command", ("no such option --nodes for `sky jobs launch`",)),
     "prose-variable": ("variable", ("did you mean SKYPILOT_NUM_NODES?",)),
     "needs-env": ("yaml", ("envs.DATASET is null", "--env DATASET", "no `sky` command")),
+    # a block no kind fits, with a look-alike of a SkyPilot field
+    "kind-typo": (
+        "kind",
+        ("cannot tell which kind", "'resorces' (did you mean 'resources'?)", "train.yaml"),
+    ),
+    # a caption naming a YAML file makes the block a task
+    "caption-task": ("yaml", ("Instead of 'resorces', did you mean 'resources'?",)),
+    "command-argument": (
+        "command",
+        ("'my-job' is not a valid integer for the argument JOB_IDS... of `sky jobs cancel`",),
+    ),
+    "prompt-venv": ("command", ("no such option --bogus for `sky launch`",)),
+    "prompt-user": ("command", ("no such command `sky stauts`; did you mean `sky status`?",)),
+    "prompt-root": ("command", ("no such option --nodes for `sky jobs launch`",)),
+    "literalinclude": (
+        "yaml",
+        ("'H100:eight'", "(shown by literalinclude in more."),
+    ),
+    "highlight-literal": ("yaml", ('The "cpus" field should be', "'many'")),
 }
 ROOTS = {"rst": ("checks-rst", ".rst"), "myst": ("checks-myst", ".md")}
 #: five lines in front of every reST page (they shift docutils' raw line numbers)
@@ -51,9 +70,10 @@ PROLOG = ".. |one| replace:: 1\n.. |two| replace:: 2\n\nA line from rst_prolog.\
 
 
 def case_lines(srcdir: Path, suffix: str) -> dict[str, tuple[Path, int]]:
-    """case -> (file, 1-based line) of every ``case: <name>`` marker in the root."""
+    """case -> (file, 1-based line) of every ``case: <name>`` marker in the root's pages
+    and the YAML files they include."""
     found: dict[str, tuple[Path, int]] = {}
-    for path in sorted(srcdir.glob(f"*{suffix}")):
+    for path in sorted([*srcdir.glob(f"*{suffix}"), *srcdir.glob("examples/*.yaml")]):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             for match in re.finditer(r"case: ([\w-]+)", line):
                 assert match[1] not in found, match[1]
@@ -121,27 +141,64 @@ def test_parallel_reading_reports_the_same(builds, sphinx_build, sphinx_root, tm
     assert key(result) == key(builds["myst"])
 
 
+def sphinx_build_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sphinx", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
-    ("setting", "value", "message"),
+    ("define", "message"),
     [
-        ("slurm2sky_engine", "magic", "unknown engine; valid: embedded, skypilot"),
-        ("slurm2sky_skypilot_version", "0.9.9", "no SkyPilot snapshot for it"),
+        (
+            "slurm2sky_engine=bogus",
+            "slurm2sky_engine = 'bogus': not a validation engine; valid: 'embedded' (the "
+            "default: the embedded snapshot of SkyPilot's rules) or 'skypilot'",
+        ),
+        (
+            "slurm2sky_skypilot_version=0.9.9",
+            "slurm2sky_skypilot_version = '0.9.9': slurm2sky ",
+        ),
+        (
+            "slurm2sky_skypilot_python=/no/such/python",
+            "slurm2sky_engine = 'skypilot': the engine cannot run: the skypilot engine cannot "
+            "run '/no/such/python'",
+        ),
     ],
 )
-def test_a_bad_setting_is_a_config_error(sphinx_root, tmp_path, setting, value, message) -> None:
-    from io import StringIO
+def test_a_bad_setting_stops_the_build_without_a_crash_report(
+    sphinx_root, tmp_path: Path, define: str, message: str
+) -> None:
+    """One error naming the setting and what is valid, exit status 1, no traceback and
+    no crash report; a value set in conf.py is located at its line there."""
+    src = sphinx_root("checks-rst", tmp_path / "src")
+    extra = ["-D", "slurm2sky_engine=skypilot"] if "python" in define else []
+    done = sphinx_build_cli("-b", "html", "-D", define, *extra, src, tmp_path / "out")
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "sphinx-err-" not in done.stderr
+    assert "Exception occurred" not in done.stderr
+    (error, stop) = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert message in error, error
+    assert error.endswith("[slurm2sky.config]")
+    assert "--skypilot-python" not in error  # a flag of slurm2sky check, not of a build
+    assert "build stops here" in stop
+    assert not (tmp_path / "out" / "index.html").exists()  # no page was read
 
-    from sphinx.errors import ConfigError
-    from sphinx.testing.util import SphinxTestApp
-
-    with pytest.raises(ConfigError, match=message):
-        SphinxTestApp(
-            "html",
-            srcdir=sphinx_root("checks-rst", tmp_path / "src"),
-            confoverrides={setting: value},
-            status=StringIO(),
-            warning=StringIO(),
-        )
+    # the same value written in conf.py: the error is at its line
+    conf = src / "conf.py"
+    name, value = define.split("=", 1)
+    lines = conf.read_text(encoding="utf-8").splitlines()
+    lines += ['slurm2sky_engine = "skypilot"'] if extra else []
+    lines.append(f"{name} = {value!r}")
+    conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = sphinx_build_cli("-b", "skypilot-check", src, tmp_path / "check")
+    assert done.returncode == 1
+    (error, _) = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    assert error.startswith(f"{conf}:{len(lines)}: ERROR: "), error
+    assert "Traceback" not in done.stderr
 
 
 # ---------------------------------------------------------------------------
@@ -170,17 +227,20 @@ def test_builder_writes_both_reports_and_exits_1(sphinx_root, tmp_path, name) ->
     lines = (out / "output.txt").read_text(encoding="utf-8").splitlines()
     for case, (path, line) in expected.items():
         subtype, fragments = CASES[case]
-        prefix = f"{path.name}:{line}: [{subtype}] "
+        prefix = f"{path.relative_to(src)}:{line}: [{subtype}] "
         hits = [entry for entry in lines if entry.startswith(prefix)]
         assert len(hits) == 1, (case, prefix, lines)
         assert all(fragment in hits[0] for fragment in fragments), hits[0]
     text = "\n".join(lines)
     assert re.search(r"\[partial\] a deliberately partial snippet", text)
     assert re.search(r"\[none\] not a SkyPilot document", text)
-    assert re.search(r"\[none\] not SkyPilot YAML", text)  # docker-compose, inferred
     assert re.search(r"env\.\w+:\d+: \[ok\] valid task, needs --env SHARD", text)
     assert re.search(r": \[ok\] sky jobs launch --env X=1 -y -d task.yaml", text)
     assert re.search(r": \[ok\] SKYPILOT_NODE_RANK", text)
+    # settings SkyPilot reads are names of the release too
+    assert re.search(r": \[ok\] SKYPILOT_DEBUG$", text, re.M)
+    assert re.search(r": \[ok\] SKYPILOT_CONFIG$", text, re.M)
+    assert re.search(r": \[ok\] sky jobs cancel <job_id>$", text, re.M)
     assert "mappings" in text  # the mappings file's items are reported too
 
     # output.json: one object per line and item

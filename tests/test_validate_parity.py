@@ -228,8 +228,23 @@ def _explain(case: Case, run: Run, *verdicts: Verdict) -> str:
     lines = [f"{case.id} (kind {case.kind or 'inferred'}, env {run.env}):"]
     for verdict in verdicts:
         lines.append(f"  {verdict.engine}: {verdict.status}")
-        lines.extend(f"    {issue.format(case.id)}" for issue in verdict.issues)
+        lines.extend(
+            f"    {issue.format(case.id)} [{issue.path or 'no field'}]" for issue in verdict.issues
+        )
     return "\n".join(lines)
+
+
+def _same_place(embedded: Verdict, skypilot: Verdict) -> bool | None:
+    """Whether the engines locate the problem at the same line and column, where both
+    name a field (``None``: one of them names none, e.g. SkyPilot's own Python errors
+    such as "'list' object has no attribute 'items'"). SkyPilot stops at its first
+    problem; the embedded engine may report more, so its issue with a field at the
+    same place counts."""
+    located = [issue for issue in skypilot.issues if issue.path]
+    places = {(issue.line, issue.column) for issue in embedded.issues if issue.path}
+    if not located or not places:
+        return None
+    return all((issue.line, issue.column) in places for issue in located)
 
 
 def test_corpus_is_large_and_varied() -> None:
@@ -263,6 +278,30 @@ def test_engines_agree_on_corpus(item: tuple[Case, Run], skypilot_engine: object
     )
     assert embedded.status == skypilot.status, _explain(case, run, embedded, skypilot)
     assert embedded.needs_env == skypilot.needs_env, _explain(case, run, embedded, skypilot)
+    assert _same_place(embedded, skypilot) is not False, _explain(case, run, embedded, skypilot)
+
+
+def test_engines_locate_problems_alike(skypilot_engine: object) -> None:
+    """Where SkyPilot's message names a field (its "Check problematic field(s): $.a.b",
+    a field in quotes, a sentence about one), the skypilot engine finds that field in
+    the parsed YAML: the same line and column as the embedded engine, on most of the
+    invalid corpus."""
+    compared, differ = 0, []
+    for case, run in CORPUS_RUNS:
+        if run.expect != "invalid":
+            continue
+        embedded = validate_text(case.text, case.kind, env=run.env, source=case.id)
+        skypilot = validate_text(
+            case.text, case.kind, env=run.env, engine=skypilot_engine, source=case.id
+        )
+        same = _same_place(embedded, skypilot)
+        if same is None:
+            continue
+        compared += 1
+        if not same:
+            differ.append(_explain(case, run, embedded, skypilot))
+    assert not differ, "\n".join(differ)
+    assert compared >= 140, compared
 
 
 @pytest.mark.parametrize("item", GUIDE_RUNS, ids=_run_id)

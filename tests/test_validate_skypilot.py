@@ -83,11 +83,59 @@ def test_skypilot_messages_are_located(engine: SkyPilotEngine) -> None:
     assert issue.message == "Invalid task YAML: Instead of 'nodes', did you mean 'num_nodes'?"
     assert (issue.line, issue.column) == (2, 1)
     (issue,) = validate_text("resources:\n  cpus: many\n", engine=engine).issues
-    assert (issue.line, issue.column) == (2, 3)
+    assert (issue.line, issue.column, issue.path) == (2, 9, "$.resources.cpus")  # the value
     (issue,) = validate_text("run: a\nrun: b\n", engine=engine).issues
     assert (issue.line, issue.column, issue.code) == (2, 1, "duplicate-key")
     (issue,) = validate_text("a: [1\n", engine=engine).issues
     assert (issue.line, issue.code) == (2, "yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "place", "path"),
+    [
+        # jsonschema's "Check problematic field(s): $['_docker_login_config']"
+        (
+            "resources:\n  _docker_login_config:\n    username: u\n    server: s\nrun: x\n",
+            "task",
+            (3, 5),
+            "$.resources._docker_login_config",
+        ),
+        # a field in quotes, the value the message quotes chooses among any_of candidates
+        (
+            "resources:\n  any_of:\n    - cpus: 4\n    - cpus: none\nrun: x\n",
+            "task",
+            (4, 13),
+            "$.resources.any_of[1].cpus",
+        ),
+        # an invalid env name: at the key
+        ("envs:\n  OK: 1\n  1LR: x\nrun: x\n", "task", (3, 3), "$.envs.1LR"),
+        # two fields that exclude each other: the second one's key
+        ("service:\n  replicas: 2\n  workers: 2\nrun: x\n", "task", (3, 3), "$.service.workers"),
+        # a dotted path in a config message
+        (
+            "dashboard:\n  external_links:\n    - label: x\n      url: http://a/${nope}\n",
+            "config",
+            (4, 12),
+            "$.dashboard.external_links[0].url",
+        ),
+        # a sentence of its own: the job group's second job named twice
+        (
+            "name: g\nexecution: parallel\n---\nname: a\nrun: x\n---\nname: a\nrun: y\n",
+            "task",
+            (7, 7),
+            "$.name",
+        ),
+    ],
+)
+def test_skypilot_messages_name_their_field(
+    engine: SkyPilotEngine, text: str, kind: str, place: tuple[int, int], path: str
+) -> None:
+    """The skypilot engine finds the field SkyPilot's message names in the parsed YAML,
+    at the same line and column as the embedded engine."""
+    (issue,) = validate_text(text, kind, engine=engine).issues
+    assert ((issue.line, issue.column), issue.path) == (place, path), issue
+    embedded = validate_text(text, kind)
+    assert (issue.line, issue.column) in {(i.line, i.column) for i in embedded.issues}
 
 
 def test_null_envs_use_placeholders(engine: SkyPilotEngine) -> None:

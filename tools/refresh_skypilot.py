@@ -33,6 +33,13 @@ indent 1, trailing newline; the same installation always gives the same bytes) w
     the ``SKYPILOT_*`` variables a task sees, or sets for SkyPilot to read, each
     confirmed in the installed source (file, line and how it was found). The export
     fails when one of them is not found.
+``setting_variables``
+    every other ``SKYPILOT_*`` name the installed ``sky`` package reads or sets: the
+    client and server settings (``SKYPILOT_CONFIG``, ``SKYPILOT_API_SERVER_ENDPOINT``,
+    ``SKYPILOT_DEBUG``, ...) and internal names, found by scanning the package's Python
+    source (string literals, constants built from ``SKYPILOT_ENV_VAR_PREFIX``, names in
+    shell code and messages, and ``os.environ``/``os.getenv`` reads and writes), each
+    with its best evidence (file, line, how) and the subpackages that name it.
 
 Importing ``sky`` writes ``~/.sky``; the script therefore points ``HOME`` at a fresh
 temporary directory and clears ``SKYPILOT_*`` and ``IS_SKYPILOT_*`` variables before
@@ -61,7 +68,7 @@ PACKAGE_INIT = REPO / "sphinxext" / "slurm2sky" / "__init__.py"
 DATA_DIR = REPO / "sphinxext" / "slurm2sky" / "validate" / "data"
 
 #: Version of this file's layout; bump when keys change meaning.
-FORMAT = 1
+FORMAT = 2
 
 #: ``sky.utils.schemas.get_<name>_schema`` functions exported under ``schemas``.
 SCHEMA_NAMES = ("task", "resources", "storage", "service", "volume_mount", "volume", "config")
@@ -412,6 +419,14 @@ def _param_type(param: Any) -> dict[str, Any]:
     if isinstance(kind, click.Choice):
         out["choices"] = [str(c) for c in kind.choices]
         out["case_sensitive"] = bool(kind.case_sensitive)
+    if isinstance(kind, click.IntRange | click.FloatRange):
+        out["range"] = {
+            "min": kind.min,
+            "max": kind.max,
+            "min_open": bool(kind.min_open),
+            "max_open": bool(kind.max_open),
+            "clamp": bool(kind.clamp),
+        }
     return out
 
 
@@ -619,6 +634,193 @@ def confirm_environment_variables() -> dict[str, dict[str, Any]]:
     return out
 
 
+#: A whole SKYPILOT_* name (a trailing ``_`` is a prefix such as ``SKYPILOT_SERVER_``,
+#: not a name).
+_VARIABLE_NAME = re.compile(r"SKYPILOT_[A-Z0-9_]*[A-Z0-9]")
+_VARIABLE_WORD = re.compile(r"(?<![A-Za-z0-9_])SKYPILOT_[A-Z0-9_]*[A-Z0-9](?![A-Za-z0-9_])")
+#: Kinds of evidence, best first: read or written through ``os.environ``/``os.getenv``;
+#: the value of a constant; a string literal that is the whole name; a name inside a
+#: longer string (shell code, a message, a docstring).
+SETTING_EVIDENCE = ("environ", "constant", "literal", "text")
+_UNKNOWN = "\0"
+
+
+def _module_constants(trees: dict[Path, ast.Module], prefix: str) -> dict[str, str]:
+    """``NAME -> string`` for every module-level ``NAME = <string expression>`` of the
+    package whose value is the same wherever the name is assigned (names assigned
+    different strings in different modules are left out), resolved to a fixed point so
+    constants built from other constants (``f'{SKYPILOT_ENV_VAR_PREFIX}CONFIG'``) are
+    known."""
+    table: dict[str, str] = {"SKYPILOT_ENV_VAR_PREFIX": prefix}
+    clashes: set[str] = set()
+    for _ in range(10):
+        changed = False
+        for tree in trees.values():
+            for node in tree.body:
+                if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+                    continue
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                value = _string_value(node.value, table)
+                if value is None or _UNKNOWN in value:
+                    continue
+                for target in targets:
+                    if not isinstance(target, ast.Name) or target.id in clashes:
+                        continue
+                    known = table.get(target.id)
+                    if known is None:
+                        table[target.id] = value
+                        changed = True
+                    elif known != value and target.id != "SKYPILOT_ENV_VAR_PREFIX":
+                        clashes.add(target.id)
+                        del table[target.id]
+                        changed = True
+        if not changed:
+            break
+    return table
+
+
+def _string_value(node: ast.AST, table: dict[str, str]) -> str | None:
+    """The text of a string expression, with constants of ``table`` filled in and every
+    other interpolated part replaced by a NUL; ``None`` if ``node`` is not a string
+    expression (a name alone is one only when ``table`` knows it)."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name | ast.Attribute):
+        return table.get(node.id if isinstance(node, ast.Name) else node.attr)
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                inner = None
+                if value.conversion == -1 and value.format_spec is None:
+                    inner = _string_value(value.value, table)
+                parts.append(_UNKNOWN if inner is None else inner)
+            else:
+                parts.append(_string_value(value, table) or "")
+        return "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _string_value(node.left, table), _string_value(node.right, table)
+        if left is None and right is None:
+            return None
+        return (left if left is not None else _UNKNOWN) + (right if right is not None else _UNKNOWN)
+    return None
+
+
+def _environ_uses(node: ast.AST) -> Iterator[tuple[ast.AST, str]]:
+    """(key expression, ``"read"`` | ``"set"``) for a use of the process environment:
+    ``os.environ[k]``, ``os.environ.get/pop/setdefault(k)``, ``os.getenv(k)``,
+    ``os.putenv(k, v)``, ``k in os.environ``, ``os.environ.update({k: v})``."""
+
+    def is_environ(expr: ast.AST) -> bool:
+        return (
+            isinstance(expr, ast.Attribute)
+            and expr.attr == "environ"
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id == "os"
+        )
+
+    if isinstance(node, ast.Subscript) and is_environ(node.value):
+        yield node.slice, "set" if isinstance(node.ctx, ast.Store | ast.Del) else "read"
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+        func = node.func
+        if is_environ(func.value) and func.attr in ("get", "pop", "setdefault"):
+            yield node.args[0], "set" if func.attr == "setdefault" else "read"
+        elif is_environ(func.value) and func.attr == "update":
+            if isinstance(node.args[0], ast.Dict):
+                for key in node.args[0].keys:
+                    if key is not None:
+                        yield key, "set"
+        elif (
+            isinstance(func.value, ast.Name)
+            and func.value.id == "os"
+            and func.attr in ("getenv", "putenv", "unsetenv")
+        ):
+            yield node.args[0], "read" if func.attr == "getenv" else "set"
+    elif (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.In | ast.NotIn)
+        and is_environ(node.comparators[0])
+    ):
+        yield node.left, "read"
+
+
+def export_setting_variables(task_names: set[str]) -> dict[str, dict[str, Any]]:
+    """Every ``SKYPILOT_*`` name the installed ``sky`` package names in its Python source,
+    except ``task_names`` (see ``setting_variables`` in the module doc).
+
+    For each name: ``evidence`` (the best kind of :data:`SETTING_EVIDENCE` found),
+    ``environ`` (``"read"``/``"set"``: how ``os.environ`` is used with it, if it is),
+    ``areas`` (the ``sky`` subpackages or modules that name it, e.g. ``client``,
+    ``server``, ``skylet``) and ``source`` (file, line and, for a constant, its name,
+    of the best evidence; ties go to the first file, first line).
+    """
+    import sky
+    from sky.skylet import constants
+
+    root = Path(sky.__file__).resolve().parent
+    site = root.parent
+    trees = {
+        path: ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for path in sorted(root.rglob("*.py"))
+    }
+    table = _module_constants(trees, constants.SKYPILOT_ENV_VAR_PREFIX)
+    rank = {how: index for index, how in enumerate(SETTING_EVIDENCE)}
+    found: dict[str, dict[str, Any]] = {}
+
+    def offer(name: str, how: str, rel: str, line: int, constant: str | None = None) -> None:
+        if name in task_names:
+            return
+        entry = found.setdefault(name, {"environ": set(), "areas": set(), "source": None})
+        area = Path(rel).parts[1] if len(Path(rel).parts) > 2 else Path(rel).stem
+        entry["areas"].add(area.removesuffix(".py"))
+        best = entry["source"]
+        key = (rank[how], rel, line)
+        if best is None or key < (rank[best["how"]], best["file"], best["line"]):
+            entry["source"] = {"how": how, "file": rel, "line": line, "constant": constant}
+
+    for path, tree in trees.items():
+        rel = path.relative_to(site).as_posix()
+        assigned: dict[int, str] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    assigned[id(node.value)] = target.id
+        for node in ast.walk(tree):
+            for key, use in _environ_uses(node):
+                value = _string_value(key, table)
+                if value is not None and _VARIABLE_NAME.fullmatch(value):
+                    offer(value, "environ", rel, node.lineno)
+                    if value in found:
+                        found[value]["environ"].add(use)
+            if not isinstance(node, ast.Constant | ast.JoinedStr | ast.BinOp):
+                continue
+            value = _string_value(node, table)
+            if value is None:
+                continue
+            if _VARIABLE_NAME.fullmatch(value):
+                constant = assigned.get(id(node))
+                offer(value, "constant" if constant else "literal", rel, node.lineno, constant)
+                continue
+            for match in _VARIABLE_WORD.finditer(value):
+                offer(match.group(), "text", rel, node.lineno)
+
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(found):
+        entry = found[name]
+        out[name] = {
+            "evidence": entry["source"]["how"],
+            "environ": sorted(entry["environ"]),
+            "areas": sorted(entry["areas"]),
+            "source": entry["source"],
+        }
+    for required in ("SKYPILOT_CONFIG", "SKYPILOT_API_SERVER_ENDPOINT", "SKYPILOT_DEBUG"):
+        if required not in out:
+            raise ExportError(f"{required} not found in {root}: re-check the scanner")
+    return out
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -644,6 +846,7 @@ def export(expected_version: str | None) -> tuple[str, str]:
         "notes": notes,
         "cli": export_cli(),
         "environment_variables": confirm_environment_variables(),
+        "setting_variables": export_setting_variables(set(ENVIRONMENT_VARIABLES)),
     }
     text = json.dumps(snapshot, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
     return version, text

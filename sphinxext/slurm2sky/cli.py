@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the input is invalid (each problem printed to stderr as
 ``file:line:column: ...``); 2 the command line itself is wrong (argparse's usage error;
-for ``check`` also a file that cannot be read or a validation engine that cannot run).
+for ``check`` also a file that cannot be read: missing, a directory, binary or not
+UTF-8, located at its first bad byte; or a validation engine that cannot run).
 
 Subcommands: ``mappings`` (check the mappings file), ``check`` (check SkyPilot task,
 config and volume YAML files as SkyPilot would load them).
@@ -16,10 +17,14 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from slurm2sky import SKYPILOT_VERSION, __version__
 from slurm2sky.errors import SourceError
 from slurm2sky.mappings import SECTIONS, default_mappings_path, load_mappings
+
+if TYPE_CHECKING:
+    from slurm2sky.validate import Issue
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -35,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"slurm2sky {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "convert",
+        help="convert sbatch scripts to SkyPilot task YAML (slurm2sky convert --help)",
+        add_help=False,
+    )
     mappings = commands.add_parser(
         "mappings",
         help="check the mappings file and summarise it",
@@ -50,26 +60,36 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the mappings file (default: {default_mappings_path()})",
     )
     mappings.add_argument("--json", action="store_true", help="print the checked rows as JSON")
-    _add_check(commands)
+    check = _add_check(commands)
+    check.set_defaults(subparser=check)
     return parser
 
 
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_check(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="check SkyPilot task, config and volume YAML files",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            f"Check SkyPilot YAML files as SkyPilot {SKYPILOT_VERSION} loads them on the "
-            "client (sky launch / sky jobs launch / sky volumes apply): schemas, "
-            "pre-processing and semantic checks. Each problem is printed to stderr as "
-            "FILE:LINE:COLUMN: MESSAGE; each file then gets a summary line on stdout: "
-            "'FILE: valid', 'FILE: valid, needs --env NAME' (a null env to supply at "
-            "launch) or 'FILE: invalid (N issues)'."
+            f"Check SkyPilot YAML files as SkyPilot {SKYPILOT_VERSION} loads them on the\n"
+            "client (sky launch / sky jobs launch / sky volumes apply): schemas,\n"
+            "pre-processing and semantic checks. Each problem is printed to stderr as\n"
+            "FILE:LINE:COLUMN: MESSAGE; each file then gets a summary line on stdout:\n"
+            "'FILE: valid', 'FILE: valid, needs --env NAME' (a null env to supply at\n"
+            "launch), 'FILE: invalid (N issues)' or, with --skip-unknown, 'FILE: skipped\n"
+            "(...)'.\n\n"
+            "Not checked: what SkyPilot checks only on its API server or at launch (the\n"
+            "server tier, sky launch --dryrun): the task name's format, that workdir and\n"
+            "file_mounts paths exist on disk, and whether the infra, regions, instance\n"
+            "types and accelerators are in the catalog or available to you."
         ),
-        epilog="Exit codes: 0 every file valid, 1 a file is invalid, 2 bad command line, "
-        "unreadable file or unavailable engine.",
+        epilog="Exit codes: 0 every file valid (or skipped); 1 a file is invalid; 2 bad "
+        "command line, a file that cannot be read (missing, a directory, binary or not "
+        "UTF-8 text) or an engine that cannot run.",
     )
-    check.add_argument("files", nargs="+", metavar="FILE", help="YAML files; - reads stdin")
+    check.add_argument("files", nargs="+", metavar="FILE", help="YAML files; - reads stdin (once)")
     check.add_argument(
         "--engine",
         choices=("embedded", "skypilot"),
@@ -81,7 +101,16 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--kind",
         choices=("task", "config", "volume"),
         help="what the files are: a task YAML (also a pipeline or job group), a "
-        "~/.sky/config.yaml, a volume (sky volumes apply); default: inferred per file",
+        "~/.sky/config.yaml, a volume (sky volumes apply); default: inferred per file "
+        "from its fields (a file whose kind cannot be inferred is invalid, or skipped "
+        "with --skip-unknown)",
+    )
+    check.add_argument(
+        "--skip-unknown",
+        action="store_true",
+        help="report a file whose kind cannot be inferred (YAML that is no SkyPilot "
+        "document, e.g. .pre-commit-config.yaml) as skipped instead of invalid; YAML "
+        "syntax errors still fail (without --kind only)",
     )
     check.add_argument(
         "--env",
@@ -97,6 +126,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the Python with skypilot installed that --engine skypilot runs "
         "(default: $SLURM2SKY_SKYPILOT_PYTHON, else this Python)",
     )
+    return check
 
 
 def _mappings(args: argparse.Namespace) -> int:
@@ -140,8 +170,15 @@ def _parse_envs(parser: argparse.ArgumentParser, values: list[str]) -> dict[str,
     return envs
 
 
-def _read(path: str) -> tuple[str | None, str | None]:
-    """``(text, None)``, ``("", "not-utf8")``, or ``(None, why it cannot be read)``."""
+def _position(data: bytes, index: int) -> tuple[int, int]:
+    """1-based (line, column) of byte ``index`` (the column counts bytes)."""
+    line_start = data.rfind(b"\n", 0, index) + 1
+    return data.count(b"\n", 0, index) + 1, index - line_start + 1
+
+
+def _read(path: str) -> tuple[str | None, str]:
+    """``(text, "")``, or ``(None, why it cannot be read)``: an OS error, a binary file
+    (a NUL byte) or bytes that are not UTF-8, located as ``LINE:COLUMN: ...``."""
     try:
         if path == "-":
             data = sys.stdin.buffer.read()
@@ -150,15 +187,35 @@ def _read(path: str) -> tuple[str | None, str | None]:
                 data = handle.read()
     except OSError as error:
         return None, error.strerror or str(error)
+    nul = data.find(b"\0")
+    if nul >= 0:
+        line, column = _position(data, nul)
+        return None, f"{line}:{column}: a binary file (NUL byte), not YAML text"
     try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError:
-        return "", "not-utf8"
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError as error:
+        line, column = _position(data, error.start)
+        byte = data[error.start]
+        return None, f"{line}:{column}: not UTF-8 text (byte 0x{byte:02x}), not YAML text"
+
+
+def _kind_hint(issue: Issue) -> Issue:
+    """The "cannot tell what kind" issue, with the options that settle it."""
+    from dataclasses import replace
+
+    return replace(
+        issue,
+        message="cannot tell what kind of SkyPilot document this is (task, config or "
+        "volume): pass --kind task|config|volume, or --skip-unknown to report files that "
+        "are no SkyPilot document as skipped",
+    )
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    from slurm2sky.validate import EngineUnavailable, Issue, Verdict, get_engine, validate_text
+    from slurm2sky.validate import EngineUnavailable, get_engine, validate_text
 
+    if args.files.count("-") > 1:
+        parser.error("argument FILE: - (stdin) can be given only once")
     envs = _parse_envs(parser, args.env)
     engine = get_engine(args.engine, python=args.skypilot_python)
     status = EXIT_OK
@@ -167,37 +224,57 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             name = "<stdin>" if path == "-" else path
             text, problem = _read(path)
             if text is None:
-                print(f"{name}: cannot read: {problem}", file=sys.stderr)
+                print(_unreadable(name, problem), file=sys.stderr)
                 status = max(status, EXIT_USAGE)
                 continue
-            if problem == "not-utf8":
-                message = f"{name!r} is not a valid UTF-8 text file and cannot be parsed as YAML."
-                verdict = Verdict(
-                    args.kind or "", engine.name, (Issue(0, 0, message, code="yaml"),)
-                )
-            else:
-                verdict = validate_text(text, args.kind, env=envs, engine=engine, source=name)
+            verdict = validate_text(text, args.kind, env=envs, engine=engine, source=name)
+            unknown = not verdict.kind and any(i.code == "kind" for i in verdict.issues)
+            if unknown and args.skip_unknown:
+                print(f"{name}: skipped (not a SkyPilot task, config or volume)", flush=True)
+                continue
             for issue in verdict.issues:
-                print(issue.format(name), file=sys.stderr)
+                shown = _kind_hint(issue) if unknown and issue.code == "kind" else issue
+                print(shown.format(name), file=sys.stderr)
             sys.stderr.flush()
             print(f"{name}: {verdict.summary()}", flush=True)
             if not verdict.valid:
                 status = max(status, EXIT_INVALID)
     except EngineUnavailable as error:
-        print(f"slurm2sky check: {error}", file=sys.stderr)
+        print(
+            f"slurm2sky check: {error.reason}. Pass --skypilot-python PATH (or set "
+            "SLURM2SKY_SKYPILOT_PYTHON) to a Python that has skypilot=="
+            f"{SKYPILOT_VERSION} installed, or use --engine embedded",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     return status
 
 
+def _unreadable(name: str, problem: str) -> str:
+    """``NAME:LINE:COLUMN: cannot read: ...`` for a located problem, else
+    ``NAME: cannot read: ...``."""
+    where, located, what = problem.partition(": ")
+    if located and where.replace(":", "").isdigit():
+        return f"{name}:{where}: cannot read: {what}"
+    return f"{name}: cannot read: {problem}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    words = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        if words[:1] == ["convert"]:
+            # convert reads sbatch's own options, which argparse cannot know: it splits
+            # them off itself (slurm2sky.convert_cli).
+            from slurm2sky import convert_cli
+
+            return convert_cli.main(words[1:])
+        args = parser.parse_args(words)
         if args.command == "mappings":
             return _mappings(args)
         if args.command == "check":
-            return _check(parser, args)
+            return _check(args.subparser, args)
         parser.print_help()
         return EXIT_OK
     except BrokenPipeError:

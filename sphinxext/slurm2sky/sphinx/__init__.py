@@ -8,16 +8,24 @@ Registers
 - the directive ``mapping-table`` (:mod:`slurm2sky.sphinx.tables`), in reST and MyST;
 - the build-time checks of the examples (:mod:`slurm2sky.sphinx.checks`) with the config
   values ``slurm2sky_check`` (bool, default True), ``slurm2sky_engine`` (``"embedded"``
-  or ``"skypilot"``) and ``slurm2sky_skypilot_version`` (default
-  ``slurm2sky.SKYPILOT_VERSION``), and the builder ``skypilot-check``
-  (:mod:`slurm2sky.sphinx.builder`). The checks store nothing on the environment either.
+  or ``"skypilot"``), ``slurm2sky_skypilot_version`` (default
+  ``slurm2sky.SKYPILOT_VERSION``) and ``slurm2sky_skypilot_python`` (the Python the
+  ``skypilot`` engine runs; ``""`` = ``$SLURM2SKY_SKYPILOT_PYTHON``, else this one), and
+  the builder ``skypilot-check`` (:mod:`slurm2sky.sphinx.builder`). A setting that
+  cannot work (an unknown engine, a release with no snapshot, a ``skypilot`` engine
+  whose Python has no skypilot) is one error located at conf.py, and the build stops
+  with exit status 1 before any page is read.
 
 The mappings file is loaded and fully checked at ``builder-inited``; a bad file is
 reported as one located error ``file:line:col: key: what is wrong — valid: ...`` per
-problem, and the build stops with exit status 1 before any page is read. The extension
-stores nothing on the build environment (row labels go to the standard domain, which
-purges and merges them itself), so it declares no ``env_version`` and is safe for
-parallel reading and writing.
+problem, and the build stops with exit status 1 before any page is read.
+
+On the build environment the extension stores one thing: the pages whose examples
+failed (``env.slurm2sky_recheck``), so that the next build reads them again and their
+warnings come back until they are fixed (Sphinx replays no read-time warning of a page
+it does not read). It is purged per page and merged from parallel readers, hence
+``env_version``; row labels go to the standard domain, which purges and merges them
+itself. The extension is safe for parallel reading and writing.
 """
 
 from __future__ import annotations
@@ -126,12 +134,25 @@ def setup(app: Sphinx) -> dict[str, Any]:
         types=frozenset({str}),
         description="The SkyPilot release the examples must be valid for.",
     )
+    app.add_config_value(
+        "slurm2sky_skypilot_python",
+        "",
+        "env",
+        types=frozenset({str}),
+        description="The Python (with skypilot installed) that slurm2sky_engine = "
+        "'skypilot' runs; '' = $SLURM2SKY_SKYPILOT_PYTHON, else the Python of the build.",
+    )
     app.connect("config-inited", checks.check_config)
     app.connect("builder-inited", checks.on_builder_inited, priority=600)
     app.connect("doctree-read", checks.on_doctree_read)
+    app.connect("env-get-outdated", checks.on_env_get_outdated)
+    app.connect("env-purge-doc", checks.on_env_purge_doc)
+    app.connect("env-merge-info", checks.on_env_merge_info)
     app.add_builder(SkyPilotCheckBuilder)
     return {
         "version": __version__,
+        # 1: env.slurm2sky_recheck (the pages whose examples failed)
+        "env_version": 1,
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

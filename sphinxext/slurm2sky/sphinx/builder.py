@@ -5,17 +5,21 @@ like ``doctest`` and ``linkcheck``, walks every page's doctree (all pages, every
 and the mappings file, and
 
 - logs each failure as the same located, typed warning an HTML build gives
-  (``[slurm2sky.yaml]``, ``[slurm2sky.command]``, ...), so ``-W`` and
-  ``suppress_warnings`` behave the same;
+  (``[slurm2sky.yaml]``, ``[slurm2sky.command]``, ...), so ``-W`` behaves the same;
+- honours ``suppress_warnings`` as an HTML build does: a failure of a suppressed kind
+  (``"slurm2sky.command"``, or ``"slurm2sky"`` for all) is neither printed nor counted
+  as a failure; the reports list it as suppressed;
 - writes ``out/output.txt``: one ``file:line: [tag] message`` line per checked item,
   where tag is a failure's subtype (``yaml``, ``kind``, ``command``, ``deprecated``,
-  ``variable``), ``partial``/``none`` for a YAML block deliberately not validated, or
-  ``ok`` (a task with a null env reads "valid task, needs --env X");
+  ``variable``), ``suppressed <subtype>`` for a suppressed one, ``partial``/``none``
+  for a YAML block deliberately not validated, or ``ok`` (a task with a null env reads
+  "valid task, needs --env X");
 - writes ``out/output.json``: one JSON object per line and item (``filename``,
-  ``lineno``, ``column``, ``docname``, ``item``, ``status`` = ok | skipped | failure,
-  ``tag``, ``message``, and facts such as ``kind``, ``engine``, ``argv``, ``code``);
-- prints a summary, and sets the exit status to 1 when anything failed (even without
-  ``-W``).
+  ``lineno``, ``column``, ``docname``, ``item``, ``status`` = ok | skipped | failure |
+  suppressed, ``tag``, ``message``, and facts such as ``kind``, ``engine``, ``argv``,
+  ``code``);
+- prints a summary, and sets the exit status to 1 when anything failed that is not
+  suppressed (even without ``-W``).
 
 It runs whatever ``slurm2sky_check`` says (asking for the builder is asking for the
 checks); in its own builds the read-time checks stay off, so nothing is reported twice.
@@ -63,33 +67,41 @@ class SkyPilotCheckBuilder(Builder):
 
     def write_documents(self, docnames: Set[str]) -> None:
         logger.info(bold("checking examples against SkyPilot..."))
-        settings = checks.Settings.from_config(self.config, self.srcdir)
+        settings = self._settings()
         for docname in sorted(docnames):
             doctree = self.env.get_doctree(docname)
             found = checks.check_doctree(
                 doctree, docname, str(self.env.doc2path(docname)), settings
             )
-            checks.warn(found, self._doc_path)
+            checks.warn(found, self._doc_path, self.config.suppress_warnings)
             self.findings.extend(found)
+
+    def _settings(self) -> checks.Settings:
+        return checks.Settings.from_config(self.config, self.srcdir, self.confdir)
 
     def _doc_path(self, docname: str) -> str:
         return str(self.env.doc2path(docname))
 
     def finish(self) -> None:
-        settings = checks.Settings.from_config(self.config, self.srcdir)
+        settings = self._settings()
+        silenced = list(self.config.suppress_warnings)
         mappings = checks.loaded_mappings(self.srcdir, self.config)
         mapping_findings = [] if mappings is None else checks.check_mappings(mappings, settings)
-        checks.warn(mapping_findings, self._doc_path)
+        checks.warn(mapping_findings, self._doc_path, silenced)
         findings = [*self.findings, *mapping_findings]
         srcdir = str(self.srcdir)
         self.outdir.mkdir(parents=True, exist_ok=True)
         with (self.outdir / "output.txt").open("w", encoding="utf-8") as text:
-            for line in checks.text_lines(findings, srcdir):
+            for line in checks.text_lines(findings, srcdir, silenced):
                 text.write(line + "\n")
         with (self.outdir / "output.json").open("w", encoding="utf-8") as out:
             for finding in findings:
-                out.write(json.dumps(finding.as_json(srcdir), ensure_ascii=False) + "\n")
-        counts = checks.summary(findings)
+                item = finding.as_json(srcdir)
+                if checks.suppressed(finding, silenced):
+                    item["status"] = "suppressed"
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+        quiet = [finding for finding in findings if checks.suppressed(finding, silenced)]
+        counts = checks.summary(f for f in findings if not checks.suppressed(f, silenced))
         failures = sum(n for tag, n in counts.items() if tag in checks.SUBTYPES)
         items = {"yaml": 0, "command": 0, "variable": 0}
         for finding in findings:
@@ -102,6 +114,7 @@ class SkyPilotCheckBuilder(Builder):
             f"{items['yaml']} YAML items, {items['command']} commands, "
             f"{items['variable']} variables; {counts.get('ok', 0)} ok, {skipped} skipped "
             f"(partial/none), {failures} failure{'s' if failures != 1 else ''}"
+            + (f", {len(quiet)} suppressed" if quiet else "")
             + (
                 " (" + ", ".join(f"{counts[t]} {t}" for t in checks.SUBTYPES if t in counts) + ")"
                 if failures

@@ -1,16 +1,21 @@
 """Build-time checks of the guide's examples against the SkyPilot release it targets.
 
 What is checked (each failure is one warning ``type="slurm2sky"`` with the subtype in
-brackets, located at the exact source line of the offending key or word):
+brackets, located at the exact source line of the offending key or word; messages are
+put on one line):
 
-*YAML code blocks* (``code-block:: yaml`` in reST, ```` ```yaml ```` fences and
-```` ```{code-block} yaml ```` in MyST): the kind comes from, in this order,
+*YAML blocks*: ``code-block:: yaml`` in reST, ```` ```yaml ```` fences and
+```` ```{code-block} yaml ```` in MyST, and every other literal block Sphinx will
+highlight as YAML (:func:`literal_blocks`: a ``::`` block or a ``code-block`` without a
+language after ``.. highlight:: yaml``, a ``literalinclude`` of a ``.yaml`` file, whose
+problems are located in that file's own lines). The kind comes from, in this order,
 
 1. a first-line comment ``# skypilot: task|config|volume|partial|none`` (works in plain
    MyST fences, which take no options);
-2. the caption convention of ``docs/maintaining.rst``: a caption that starts with
-   ``~/.sky/config.yaml`` is a config, one that names a "volume spec" (or ``sky volumes
-   apply``) is a volume;
+2. the caption convention of ``docs/maintaining.rst`` (:func:`caption_kind`): a caption
+   that starts with ``~/.sky/config.yaml`` is a config, one that names a "volume spec"
+   (or ``sky volumes apply``) is a volume, any other that starts with a YAML file name
+   (``train.yaml``) is a task;
 3. :func:`slurm2sky.validate.infer_kind`, through ``validate_text(text, None)``.
 
 The block is then validated with ``slurm2sky.validate.validate_text(text, kind,
@@ -19,20 +24,22 @@ env is valid ("valid, needs ``--env X``") when a ``sky`` command on the same pag
 passes ``--env X``; otherwise it is a ``[yaml]`` warning at the env's key. ``partial``
 (a deliberately incomplete snippet) and ``none`` (YAML that is not SkyPilot's) are not
 validated and are listed as skipped in the ``skypilot-check`` report, never dropped
-silently. Warned as ``[kind]``: a block that looks like SkyPilot YAML (it has keys
-of SkyPilot's schemas) whose kind cannot be inferred; an unknown kind in the comment;
-and a declared kind that fails while the block is a valid document of another kind
-("wrong kind").
+silently. Warned as ``[kind]``: a block whose kind cannot be told (with a did-you-mean
+for top-level keys that look like SkyPilot's, such as ``resorces``); an unknown kind in
+the comment; and a declared kind that fails while the block is a valid document of
+another kind ("wrong kind").
 
 *Commands* in ``bash``/``console``/``shell``/``sh``/``zsh`` blocks (console and
-shell-session text: only ``$`` lines) and in inline literals of running text that start
-with ``sky`` (checked in prose mode: command path and option names only), through
-:mod:`slurm2sky.validate.commands`: ``[command]`` for what click would refuse,
+shell-session text: only the lines after a prompt such as ``$``, ``(venv) $``,
+``user@host:~$`` or the root prompt ``#``) and in inline literals of running text that
+start with ``sky`` (checked in prose mode: command path and option names only),
+through :mod:`slurm2sky.validate.commands`: ``[command]`` for what click would refuse,
 ``[deprecated]`` for a deprecated command (code blocks only: prose may name the old
 spelling on purpose).
 
 *Variables*: every ``SKYPILOT_*`` name in any code block or inline literal must exist in
-the target release (``[variable]``).
+the target release (``[variable]``): a variable of a task or any name its ``sky``
+package reads or sets.
 
 *The mappings file* (checked once per build, located in the file): every command in the
 ``commands`` section's ``skypilot`` cells, in ``features``' ``command`` and in
@@ -48,10 +55,19 @@ both record exactly (also under ``rst_prolog``; see
 ``reference/sphinx-extension-idioms.md`` §2.2), so no directive-relative offsets are
 used. The issue's line inside the block is then added (``first + line - 1``).
 
-Nothing here stores anything on the build environment: the checks run on each
-document's doctree at ``doctree-read`` (so in parallel readers too; their warnings are
-replayed by Sphinx), and the ``skypilot-check`` builder runs them again on the pickled
-doctrees. Like every read-time warning, a page's warnings appear when the page is read.
+The checks run on each document's doctree at ``doctree-read`` (so in parallel readers
+too; their warnings are replayed by Sphinx), and the ``skypilot-check`` builder runs
+them again on the pickled doctrees. Sphinx replays no read-time warning of a page it
+does not read again, so the pages whose examples gave warnings are recorded on the
+build environment (:data:`ENV_ATTRIBUTE`; purged per page, merged from parallel
+readers) and returned at ``env-get-outdated``: they are read, and warn, on every build
+until they are fixed. ``suppress_warnings`` silences a subtype in both builders; a
+suppressed failure neither counts nor makes its page be read again.
+
+A setting that cannot work (:func:`check_config`, and a ``skypilot`` engine whose
+Python cannot import skypilot) is one error naming the setting and what is valid,
+located at its line in conf.py, and the build stops with exit status 1
+(:func:`stop_on_setting`).
 """
 
 from __future__ import annotations
@@ -63,13 +79,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from docutils import nodes
-from sphinx.errors import ConfigError, ExtensionError
+from sphinx import addnodes
 from sphinx.util import logging
+from sphinx.util.logging import is_suppressed_warning
 
 from slurm2sky.validate import commands as sky_commands
+from slurm2sky.validate.model import one_line
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -102,12 +120,34 @@ class Settings:
     version: str | None = None
     #: the source directory: files are named relative to it in messages
     srcdir: str = ""
+    #: the Python of the ``skypilot`` engine (``None``: $SLURM2SKY_SKYPILOT_PYTHON, else
+    #: this interpreter)
+    python: str | None = None
+    #: the default language of literal blocks (Sphinx's ``highlight_language``)
+    highlight_language: str = "default"
+    #: the build's conf.py, where a setting that cannot work is reported
+    conf_file: str = ""
 
     @classmethod
-    def from_config(cls, config: Config, srcdir: str | os.PathLike[str] = "") -> Settings:
+    def from_config(
+        cls,
+        config: Config,
+        srcdir: str | os.PathLike[str] = "",
+        confdir: str | os.PathLike[str] | None = None,
+    ) -> Settings:
         return cls(
-            config.slurm2sky_engine, config.slurm2sky_skypilot_version or None, os.fspath(srcdir)
+            config.slurm2sky_engine,
+            config.slurm2sky_skypilot_version or None,
+            os.fspath(srcdir),
+            config.slurm2sky_skypilot_python or None,
+            config.highlight_language,
+            os.path.join(confdir, "conf.py") if confdir is not None else "",
         )
+
+    @classmethod
+    def for_app(cls, app: Sphinx) -> Settings:
+        """The settings of a running build."""
+        return cls.from_config(app.config, app.srcdir, app.confdir)
 
     @property
     def release(self) -> str:
@@ -187,16 +227,23 @@ def _norm(line: str) -> str:
     return line.expandtabs(8).strip()
 
 
-def block_first_line(node: nodes.Element, lines: list[str] | None) -> int:
+def block_first_line(node: nodes.Element, lines: list[str] | None, start: int | None = None) -> int:
     """The 1-based source line of the first line of a literal block's text, or 0.
 
     ``node.line`` is the line of the ``code-block`` directive or the MyST fence
-    (exact, also with ``rst_prolog`` and inside nested directives); the text starts
-    after it, behind any option lines, blank lines and indentation. The first line at or
+    (exact, also with ``rst_prolog`` and inside nested directives), or the first line
+    of a ``::`` literal block's text; the text starts there or after it, behind any
+    option lines, blank lines and indentation. The first line at or
     after it where the block's lines (compared without surrounding whitespace) follow
-    one another is the start.
+    one another is the start. ``start``: search from this 0-based line instead (``0``
+    for the file a ``literalinclude`` shows, whose text may be any part of it).
     """
-    if node.line is None or lines is None:
+    window = len(lines or ()) if start is not None else 400
+    if start is None and node.line is not None:
+        # 0-based index of the directive's line (a ``::`` block's line is its first
+        # content line: the search starts there too)
+        start = max(node.line - 1, 0)
+    if start is None or lines is None:
         return 0
     want = [_norm(line) for line in node.astext().split("\n")]
     while want and not want[-1]:
@@ -204,28 +251,49 @@ def block_first_line(node: nodes.Element, lines: list[str] | None) -> int:
     if not want:
         return 0
     sample = want[:60]
-    for start in range(node.line, min(len(lines), node.line + 400)):
-        if start + len(sample) > len(lines):
+    for first in range(start, min(len(lines), start + window)):
+        if first + len(sample) > len(lines):
             break
-        if all(_norm(lines[start + j]) == sample[j] for j in range(len(sample))):
-            return start + 1
+        if all(_norm(lines[first + j]) == sample[j] for j in range(len(sample))):
+            return first + 1
     return 0
 
 
 class _Place:
-    """Where a block's text sits in its source file (found on first use)."""
+    """Where a block's text sits in its source file (found on first use).
 
-    def __init__(self, node: nodes.Element, file: str, lines: list[str] | None) -> None:
+    ``file`` is the page (or the file an ``include`` brought the block from); for a
+    ``literalinclude`` it is the included file, whose own lines the text is found in
+    (``included``), or the page when the text is not found there (options such as
+    ``:prepend:`` change it): then every position is the directive's line.
+    """
+
+    def __init__(
+        self,
+        node: nodes.Element,
+        file: str,
+        sources: _Sources,
+        *,
+        included: str | None = None,
+    ) -> None:
         self.node = node
-        self.file = file
-        self.lines = lines
+        self.page_file = file
+        self.included = included
+        self.lines = sources.lines(included or file)
         self.fallback = node.line or 0  # the directive's line, when the text is not found
         self._block = node.astext().split("\n")
 
     @cached_property
     def first(self) -> int:
         """1-based source line of the text's first line; 0 = unknown."""
-        return block_first_line(self.node, self.lines)
+        return block_first_line(self.node, self.lines, 0 if self.included else None)
+
+    @property
+    def file(self) -> str:
+        """The file the positions of :meth:`at` are in."""
+        if self.included and self.first:
+            return self.included
+        return self.page_file
 
     def at(self, line: int, column: int = 0) -> tuple[int, int]:
         """(line, column) in the file of 1-based ``line``/``column`` of the text."""
@@ -298,35 +366,42 @@ class _LazyLocator:
 
 def _validate(text: str, kind: str | None, settings: Settings, source: str) -> Any:
     """``slurm2sky.validate.validate_text`` with the configured engine; an engine that
-    cannot run stops the build with its own explanation (no traceback)."""
-    from slurm2sky.validate import EngineUnavailable, validate_text
+    cannot run stops the build with its own explanation (:func:`stop_on_setting`)."""
+    from slurm2sky.validate import EngineUnavailable, get_engine, validate_text
 
     try:
-        return validate_text(text, kind, engine=settings.engine, source=source)
+        engine = get_engine(settings.engine, python=settings.python)
+        return validate_text(text, kind, engine=engine, source=source)
     except EngineUnavailable as error:
-        raise ExtensionError(
-            f"slurm2sky_engine = {settings.engine!r} cannot run: {error}", modname=__name__
-        ) from None
+        stop_on_setting(
+            *_engine_problem(settings, error), settings.conf_file, "slurm2sky_skypilot_python"
+        )
 
 
 @cache
-def _skypilot_keys(version: str | None) -> frozenset[str]:
-    """Keys of SkyPilot's documents: every property of the task, config, volume,
-    resources and service schemas (top level), for "does this look like SkyPilot?"."""
+def _top_level_keys(version: str | None) -> tuple[str, ...]:
+    """The top-level fields of SkyPilot's documents: the properties of the task, config
+    and volume schemas, sorted."""
     schemas = sky_commands.snapshot_data(version)["schemas"]
     keys: set[str] = set()
-    for name in ("task", "config", "volume", "resources", "service"):
+    for name in ("task", "config", "volume"):
         keys.update(schemas.get(name, {}).get("properties", {}))
-    return frozenset(keys)
+    return tuple(sorted(keys))
 
 
-def looks_like_skypilot(text: str, version: str | None = None) -> bool:
-    """At least one top-level key, and half of them, are keys of SkyPilot's schemas."""
-    keys = {m.group("key") for m in _TOP_KEY.finditer(text)}
-    if not keys:
-        return False
-    known = keys & _skypilot_keys(version)
-    return bool(known) and 2 * len(known) >= len(keys)
+def unknown_top_level_keys(text: str, version: str | None = None) -> list[str]:
+    """``'resorces' (did you mean 'resources'?)`` for each top-level key of ``text`` that
+    no SkyPilot document has but that looks like one that does
+    (:data:`slurm2sky.validate.commands.SUGGESTION_CUTOFF`)."""
+    known = _top_level_keys(version)
+    hints = []
+    for key in dict.fromkeys(m.group("key") for m in _TOP_KEY.finditer(text)):
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=sky_commands.SUGGESTION_CUTOFF)
+        if close:
+            hints.append(f"{key!r} (did you mean {close[0]!r}?)")
+    return hints
 
 
 def _caption(node: nodes.Element) -> str:
@@ -338,14 +413,23 @@ def _caption(node: nodes.Element) -> str:
     return ""
 
 
+_CAPTION_FILE = re.compile(r"^(?P<file>[^\s()]+\.ya?ml)(?=$|[\s(:,;])", re.IGNORECASE)
+
+
 def caption_kind(caption: str) -> str | None:
-    """The kind a caption names by the guide's convention (``docs/maintaining.rst``)."""
+    """The kind a caption names by the guide's convention (``docs/maintaining.rst``):
+    a caption that starts with ``~/.sky/config.yaml`` (or a project's ``.sky.yaml``) is a
+    config; one that names a "volume spec" (or ``sky volumes apply``) is a volume; any
+    other caption that starts with a YAML file name (``train.yaml``, ``task.yml (the
+    SkyPilot side)``) is a task. ``None``: the caption names no kind."""
     text = caption.strip()
-    if text.startswith("~/.sky/config.yaml"):
-        return "config"
     lowered = text.lower()
+    if text.startswith("~/.sky/config.yaml") or re.match(r"^(?:\S*/)?\.sky\.ya?ml\b", text):
+        return "config"
     if "volume spec" in lowered or "sky volumes apply" in lowered:
         return "volume"
+    if _CAPTION_FILE.match(text):
+        return "task"
     return None
 
 
@@ -373,6 +457,9 @@ class _Page:
     needs_env: list[tuple[_Place, str, str, tuple[str, ...]]] = field(default_factory=list)
     #: keep findings that are not failures (the builder's report); HTML builds only warn
     report_ok: bool = True
+    #: file -> what its findings' messages add to say which page shows it (for files a
+    #: ``literalinclude`` shows: " (shown by guide/page.rst:12)")
+    origin: dict[str, str] = field(default_factory=dict)
 
     def add(
         self,
@@ -387,6 +474,7 @@ class _Page:
         if tag not in SUBTYPES and not self.report_ok:
             return
         file, line, column = place() if callable(place) else place
+        message = one_line(message) + self.origin.get(file, "")
         self.findings.append(
             Finding(file, line, column, tag, item, message, self.docname, tuple(details.items()))
         )
@@ -405,7 +493,9 @@ class _Page:
             kind = marker.group("kind").lower()
             how = f"`# skypilot: {marker.group('kind')}`"
             if kind not in MARKER_KINDS:
-                close = difflib.get_close_matches(kind, MARKER_KINDS, n=1)
+                close = difflib.get_close_matches(
+                    kind, MARKER_KINDS, n=1, cutoff=sky_commands.SUGGESTION_CUTOFF
+                )
                 self.add(
                     (place.file, *place.at(number)),
                     "kind",
@@ -437,23 +527,25 @@ class _Page:
         if kind is None and not verdict.kind:
             if verdict.issues and any(i.code == "yaml" for i in verdict.issues):
                 self.yaml_issues(verdict, place, "YAML")
-            elif looks_like_skypilot(text, settings.version):
-                self.add(
-                    (place.file, *place.at(1)),
-                    "kind",
-                    "yaml",
-                    "cannot tell which kind of SkyPilot YAML this block is (task, config "
-                    "or volume); start it with a comment `# skypilot: task` (or config, "
-                    "volume, partial, none)",
+                return
+            hints = unknown_top_level_keys(text, settings.version)
+            self.add(
+                (place.file, *place.at(number)),
+                "kind",
+                "yaml",
+                "cannot tell which kind of SkyPilot YAML this block is (task, config or "
+                "volume)"
+                + (
+                    f"; not SkyPilot's top-level field{'s' if len(hints) > 1 else ''}: "
+                    + ", ".join(hints)
+                    if hints
+                    else ""
                 )
-            else:
-                self.add(
-                    lambda: (place.file, *place.at(1)),
-                    "none",
-                    "yaml",
-                    "not SkyPilot YAML (none of its keys is SkyPilot's): not validated",
-                    kind="none",
-                )
+                + ". Caption it with its file name (train.yaml, or ~/.sky/config.yaml for "
+                "a config) or start it with a comment `# skypilot: task` (or config, "
+                "volume; partial for a deliberately incomplete snippet; none for YAML that "
+                "is not SkyPilot's)",
+            )
             return
         kind = kind or verdict.kind
         if not verdict.valid and how:
@@ -602,6 +694,44 @@ class _Page:
 # A page
 
 
+def _included_file(node: nodes.Element) -> str | None:
+    """The file a ``literalinclude`` block shows (its ``source`` attribute; the node's
+    own ``source`` is the page), or ``None``."""
+    included = node.get("source")
+    if isinstance(included, str) and included and included != node.source:
+        return included
+    return None
+
+
+def literal_blocks(
+    doctree: nodes.document, default_language: str
+) -> Iterator[tuple[nodes.literal_block, str]]:
+    """Every literal block of a page with the language Sphinx will highlight it in,
+    lower-cased, as ``HighlightLanguageTransform`` will decide at write time: the
+    block's own ``language`` (``code-block:: yaml``, a MyST fence, ``literalinclude
+    :language:``), else the latest ``.. highlight::`` before it, else
+    ``highlight_language``. A ``literalinclude`` of a ``.yaml``/``.yml`` file without a
+    ``:language:`` is YAML; a ``parsed-literal`` (markup inside) has no language."""
+    current = default_language
+    for node in doctree.findall(
+        lambda n: isinstance(n, addnodes.highlightlang | nodes.literal_block)
+    ):
+        if isinstance(node, addnodes.highlightlang):
+            current = str(node.get("lang") or default_language)
+            continue
+        assert isinstance(node, nodes.literal_block)
+        language = node.get("language")
+        if not language:
+            included = _included_file(node)
+            if included and included.lower().endswith((".yaml", ".yml")):
+                language = "yaml"
+            elif node.rawsource != node.astext():  # parsed-literal
+                language = ""
+            else:
+                language = current
+        yield node, str(language).lower()
+
+
 def _in_mapping_table(node: nodes.Node) -> bool:
     parent = node.parent
     while parent is not None:
@@ -634,11 +764,14 @@ def check_doctree(
     files (``include``) are located in their own file.
     """
     page = _Page(settings, _Sources(), docname, report_ok=report_ok)
-    for node in doctree.findall(nodes.literal_block):
-        language = str(node.get("language") or "").lower()
+    for node, language in literal_blocks(doctree, settings.highlight_language):
         text = node.astext()
         file = node.source or source_path
-        place = _Place(node, file, page.sources.lines(file))
+        included = _included_file(node)
+        place = _Place(node, file, page.sources, included=included)
+        if included and place.file == included:
+            shown_by = _relative(file, settings.srcdir) if settings.srcdir else file
+            page.origin[included] = f" (shown by literalinclude in {shown_by}:{node.line})"
         if language in YAML_LANGUAGES:
             page.yaml_block(text, _caption(node), place)
         elif language in SHELL_LANGUAGES or language in CONSOLE_LANGUAGES:
@@ -771,11 +904,25 @@ def location(finding: Finding, doc_path: Callable[[str], str]) -> tuple[str, int
     return f"{finding.file}:{finding.line}" if finding.line else finding.file
 
 
-def warn(findings: Iterable[Finding], doc_path: Callable[[str], str]) -> int:
-    """Log each failed finding as a located warning; returns how many were logged."""
+def suppressed(finding: Finding, suppress_warnings: Iterable[str]) -> bool:
+    """A failure whose warning ``suppress_warnings`` silences (``"slurm2sky"``,
+    ``"slurm2sky.*"`` or ``"slurm2sky.<subtype>"``), as Sphinx's own filter decides."""
+    return finding.failed and is_suppressed_warning(
+        WARNING_TYPE, finding.tag, list(suppress_warnings)
+    )
+
+
+def warn(
+    findings: Iterable[Finding],
+    doc_path: Callable[[str], str],
+    suppress_warnings: Iterable[str] = (),
+) -> int:
+    """Log each failed finding as a located warning (suppressed ones are left out, as
+    Sphinx would drop them); returns how many were logged."""
+    silenced = list(suppress_warnings)
     count = 0
     for finding in findings:
-        if finding.failed:
+        if finding.failed and not suppressed(finding, silenced):
             logger.warning(
                 finding.message,
                 location=location(finding, doc_path),
@@ -794,16 +941,79 @@ def summary(findings: Iterable[Finding]) -> dict[str, int]:
     return counts
 
 
-def text_lines(findings: Iterable[Finding], srcdir: str) -> Iterator[str]:
-    """``file:line: [tag] message`` lines (as ``linkcheck``'s output.txt)."""
+def text_lines(
+    findings: Iterable[Finding], srcdir: str, suppress_warnings: Iterable[str] = ()
+) -> Iterator[str]:
+    """``file:line: [tag] message`` lines (as ``linkcheck``'s output.txt); a failure
+    that ``suppress_warnings`` silences is tagged ``[suppressed tag]``."""
+    silenced = list(suppress_warnings)
     for finding in findings:
-        yield f"{_relative(finding.file, srcdir)}:{finding.line}: [{finding.tag}] {finding.message}"
+        tag = f"suppressed {finding.tag}" if suppressed(finding, silenced) else finding.tag
+        yield f"{_relative(finding.file, srcdir)}:{finding.line}: [{tag}] {finding.message}"
+
+
+# ---------------------------------------------------------------------------
+# Settings that cannot work stop the build
+
+
+def setting_location(conf_file: str, *names: str) -> str | None:
+    """``"conf.py:LINE"`` of the first of ``names`` assigned in ``conf_file`` (at the
+    start of a line), or ``None`` (the value is the default, or came from ``-D``)."""
+    try:
+        lines = Path(conf_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for name in names:
+        pattern = re.compile(rf"^{re.escape(name)}\s*(?::[^=]*)?=")
+        for number, line in enumerate(lines, start=1):
+            if pattern.match(line):
+                return f"{conf_file}:{number}"
+    return None
+
+
+def stop_on_setting(name: str, message: str, conf_file: str = "", *related: str) -> NoReturn:
+    """Log one error about the extension setting ``name`` and stop the build with exit
+    status 1 (:class:`SystemExit`, as ``slurm2sky.sphinx`` does for a bad mappings file:
+    a wrong setting is a mistake in conf.py, not a crash, so Sphinx's crash report with
+    a traceback is not wanted). The error is located at the line of conf.py that sets
+    one of ``related`` or ``name`` (the Python of the engine first); a value given with
+    ``-D`` has no line, and the message says so."""
+    location = setting_location(conf_file, *related, name) if conf_file else None
+    where = "" if location else " [not set in conf.py: given with -D, or the default]"
+    logger.error(
+        f"{name} = {message}{where}", location=location, type=WARNING_TYPE, subtype="config"
+    )
+    logger.error(
+        f"slurm2sky: the build stops here: fix {name} in conf.py (or the -D {name}=... "
+        "given to sphinx-build)",
+        type=WARNING_TYPE,
+        subtype="config",
+    )
+    raise SystemExit(1)
+
+
+def _engine_problem(settings: Settings, error: Any) -> tuple[str, str]:
+    """(setting, message) for a ``skypilot`` engine that cannot run."""
+    from slurm2sky import SKYPILOT_VERSION
+
+    return (
+        "slurm2sky_engine",
+        f"{settings.engine!r}: the engine cannot run: {error.reason}. Set "
+        "slurm2sky_skypilot_python in conf.py (or the environment variable "
+        "SLURM2SKY_SKYPILOT_PYTHON) to a Python "
+        f"that has skypilot=={SKYPILOT_VERSION} installed, or use slurm2sky_engine = "
+        "'embedded' (the default, which needs no SkyPilot)",
+    )
 
 
 # ---------------------------------------------------------------------------
 # Event handlers (registered by slurm2sky.sphinx.setup)
 
 BUILDER_NAME = "skypilot-check"
+#: The attribute on the build environment: docname -> why the page must be read again
+#: on the next build: ``"failed"`` (its examples gave warnings) or ``"unchecked"``
+#: (read by the ``skypilot-check`` builder, which checks pickled doctrees instead).
+ENV_ATTRIBUTE = "slurm2sky_recheck"
 
 
 def _enabled(app: Sphinx) -> bool:
@@ -812,58 +1022,131 @@ def _enabled(app: Sphinx) -> bool:
     return bool(app.config.slurm2sky_check) and app.builder.name != BUILDER_NAME
 
 
-def check_config(app: Sphinx, config: Config) -> None:
-    """``config-inited``: the engine name and the target release must be known."""
-    from slurm2sky import SKYPILOT_VERSION
-    from slurm2sky.validate import available_versions
+def recheck(env: Any) -> dict[str, str]:
+    """The pages to read again on the next build (:data:`ENV_ATTRIBUTE`), created empty
+    on first use."""
+    pages = getattr(env, ENV_ATTRIBUTE, None)
+    if pages is None:
+        pages = {}
+        setattr(env, ENV_ATTRIBUTE, pages)
+    return pages
 
-    engines = ("embedded", "skypilot")
-    if config.slurm2sky_engine not in engines:
-        raise ConfigError(
-            f"slurm2sky_engine = {config.slurm2sky_engine!r}: unknown engine; "
-            f"valid: {', '.join(engines)}"
+
+def check_config(app: Sphinx, config: Config) -> None:
+    """``config-inited``: the engine name and the target release must be known; a bad
+    value is one located error and the build stops (:func:`stop_on_setting`)."""
+    from slurm2sky import SKYPILOT_VERSION
+    from slurm2sky.validate import ENGINES, available_versions
+
+    conf_file = os.path.join(app.confdir, "conf.py")
+    if config.slurm2sky_engine not in ENGINES:
+        stop_on_setting(
+            "slurm2sky_engine",
+            f"{config.slurm2sky_engine!r}: not a validation engine; valid: 'embedded' "
+            "(the default: the embedded snapshot of SkyPilot's rules) or 'skypilot' "
+            "(SkyPilot itself, in the Python named by slurm2sky_skypilot_python)",
+            conf_file,
         )
     version = config.slurm2sky_skypilot_version
-    if version not in available_versions():
-        raise ConfigError(
-            f"slurm2sky_skypilot_version = {version!r}: no SkyPilot snapshot for it in "
-            f"slurm2sky.validate (packaged: {', '.join(available_versions()) or 'none'})"
+    packaged = available_versions()
+    if version not in packaged:
+        stop_on_setting(
+            "slurm2sky_skypilot_version",
+            f"{version!r}: slurm2sky {_package_version()} has no snapshot of that SkyPilot "
+            f"release; valid: {', '.join(map(repr, packaged)) or 'none'} (leave it unset "
+            f"for {SKYPILOT_VERSION!r})",
+            conf_file,
         )
     if version != SKYPILOT_VERSION:
         # validate_text has no version: the engines check the package's release
-        raise ConfigError(
-            f"slurm2sky_skypilot_version = {version!r}: the YAML checks validate against "
-            f"SkyPilot {SKYPILOT_VERSION} (slurm2sky.SKYPILOT_VERSION) only; leave the "
-            "value unset or set it to that release"
+        stop_on_setting(
+            "slurm2sky_skypilot_version",
+            f"{version!r}: the YAML checks validate against SkyPilot {SKYPILOT_VERSION} "
+            f"(slurm2sky.SKYPILOT_VERSION) only; valid: {SKYPILOT_VERSION!r} (or leave it "
+            "unset)",
+            conf_file,
         )
 
 
-def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
-    """``doctree-read``: check the page just read; log its failures."""
-    if not _enabled(app):
-        return
-    env = app.env
-    docname = env.docname
-    findings = check_doctree(
-        doctree,
-        docname,
-        str(env.doc2path(docname)),
-        Settings.from_config(app.config, app.srcdir),
-        report_ok=False,
-    )
-    warn(findings, lambda name: str(env.doc2path(name)))
+def _package_version() -> str:
+    from slurm2sky import __version__
+
+    return __version__
 
 
 def on_builder_inited(app: Sphinx) -> None:
-    """``builder-inited`` (after the mappings file is loaded): check the mappings file."""
+    """``builder-inited`` (after the mappings file is loaded): start the ``skypilot``
+    engine if it is configured (one that cannot run stops the build before any page is
+    read), then check the mappings file."""
+    if not (app.config.slurm2sky_check or app.builder.name == BUILDER_NAME):
+        return
+    settings = Settings.for_app(app)
+    if settings.engine == "skypilot":
+        from slurm2sky.validate import EngineUnavailable, get_engine
+
+        engine = get_engine("skypilot", python=settings.python)
+        try:
+            engine.start()  # type: ignore[attr-defined]
+        except EngineUnavailable as error:
+            stop_on_setting(
+                *_engine_problem(settings, error),
+                settings.conf_file,
+                "slurm2sky_skypilot_python",
+            )
     if not _enabled(app):
         return
-    settings = Settings.from_config(app.config, app.srcdir)
     mappings = loaded_mappings(app.srcdir, app.config)
     if mappings is None:
         return
     findings = check_mappings(mappings, settings, report_ok=False)
-    warn(findings, lambda name: str(app.env.doc2path(name)))
+    warn(findings, lambda name: str(app.env.doc2path(name)), app.config.suppress_warnings)
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    """``doctree-read``: check the page just read and log its failures; a page whose
+    examples fail is recorded so the next build reads (and warns about) it again."""
+    env = app.env
+    docname = env.docname
+    if not _enabled(app):
+        if app.config.slurm2sky_check and app.builder.name == BUILDER_NAME:
+            recheck(env)[docname] = "unchecked"
+        return
+    findings = check_doctree(
+        doctree,
+        docname,
+        str(env.doc2path(docname)),
+        Settings.for_app(app),
+        report_ok=False,
+    )
+    logged = warn(findings, lambda name: str(env.doc2path(name)), app.config.suppress_warnings)
+    if logged:
+        recheck(env)[docname] = "failed"
+
+
+def on_env_purge_doc(app: Sphinx, env: Any, docname: str) -> None:
+    """``env-purge-doc``: a page read again is checked again; forget its record."""
+    recheck(env).pop(docname, None)
+
+
+def on_env_merge_info(app: Sphinx, env: Any, docnames: Iterable[str], other: Any) -> None:
+    """``env-merge-info``: take the records of the pages a parallel reader read."""
+    theirs = getattr(other, ENV_ATTRIBUTE, None) or {}
+    mine = recheck(env)
+    for docname in docnames:
+        if docname in theirs:
+            mine[docname] = theirs[docname]
+
+
+def on_env_get_outdated(
+    app: Sphinx, env: Any, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """``env-get-outdated``: pages whose examples failed on the last build (or that the
+    ``skypilot-check`` builder read unchecked) are read again, so their warnings come
+    back on every build until the examples are fixed (read-time warnings are not
+    replayed for pages Sphinx does not read)."""
+    if not _enabled(app):
+        return []
+    return sorted(name for name in recheck(env) if name in env.found_docs and name not in removed)
 
 
 def loaded_mappings(srcdir: str | os.PathLike[str], config: Config) -> Mappings | None:

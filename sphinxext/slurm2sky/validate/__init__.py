@@ -55,7 +55,22 @@ SKYPILOT_PYTHON_ENV = "SLURM2SKY_SKYPILOT_PYTHON"
 
 class EngineUnavailable(RuntimeError):
     """An engine cannot run here, e.g. the ``skypilot`` engine's Python has no
-    ``skypilot`` installed. The message says what to do."""
+    ``skypilot`` installed.
+
+    ``reason`` says what went wrong (one sentence, no advice), ``python`` the
+    interpreter concerned; the message (``str()``) adds how to choose another Python
+    through the environment variable :data:`SKYPILOT_PYTHON_ENV`. Front ends that have
+    their own setting for it (``slurm2sky check --skypilot-python``, the Sphinx value
+    ``slurm2sky_skypilot_python``) build their message from ``reason``.
+    """
+
+    def __init__(self, reason: str, *, python: str | None = None) -> None:
+        self.reason = reason.rstrip(". ")
+        self.python = python
+        super().__init__(
+            f"{self.reason}. Set {SKYPILOT_PYTHON_ENV} to a Python that has skypilot "
+            f"installed (pip install skypilot=={SKYPILOT_VERSION})"
+        )
 
 
 _DATA = "data"
@@ -107,11 +122,20 @@ def snapshot(version: str | None = None) -> dict[str, Any]:
           ``sky`` (``"jobs launch"``; the root group is ``""``) and each command has
           ``group``, ``hidden``, ``deprecated``, ``deprecation`` (``replacement`` is a
           command path), ``alias_of``, ``subcommands``, ``arguments`` (``name``,
-          ``nargs``: -1 for any number, ``required``, ``type``) and ``options``
-          (``opts``, ``secondary_opts``, ``takes_value``, ``value_optional``,
-          ``is_flag``, ``multiple``, ``count``, ``hidden``, ``type``, ...);
-        - ``"environment_variables"``: by name, ``{"set_by": "skypilot" | "user",
-          "stages": [...], "scope": str, "meaning": str, "source": {...}}``.
+          ``nargs``: -1 for any number, ``required``, ``type``: click's type name such
+          as ``integer``, with ``choices`` for a choice and ``range`` for
+          ``IntRange``/``FloatRange``) and ``options`` (``opts``, ``secondary_opts``,
+          ``takes_value``, ``value_optional``, ``is_flag``, ``multiple``, ``count``,
+          ``hidden``, ``type``, ``choices``, ``range``, ...);
+        - ``"environment_variables"``: the variables of a task, by name,
+          ``{"set_by": "skypilot" | "user", "stages": [...], "scope": str,
+          "meaning": str, "source": {...}}``;
+        - ``"setting_variables"``: every other ``SKYPILOT_*`` name the release's
+          ``sky`` package reads or sets (client and server settings such as
+          ``SKYPILOT_CONFIG`` or ``SKYPILOT_DEBUG``, and internal names), by name,
+          ``{"evidence": "environ" | "constant" | "literal" | "text", "environ":
+          ["read", "set"], "areas": [...], "source": {"file", "line", "how",
+          "constant"}}``.
 
     Raises:
         LookupError: no snapshot is packaged for ``version``.

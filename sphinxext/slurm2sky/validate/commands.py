@@ -20,15 +20,19 @@ Two jobs, both pure Python (no Sphinx, no SkyPilot, no click):
   must exist (aliases such as ``sky volume`` and hidden commands still run); options
   are matched exactly (click does not accept abbreviations), ``--opt=value`` and
   ``-o value``/``-ovalue`` give values, short flags bundle (``-yd``); an option that
-  takes a value needs one, a flag takes none; integer and choice values must parse;
+  takes a value needs one, a flag takes none; option values and positional arguments
+  must convert with their click type (integer, float, integer range, choice: ``sky
+  jobs cancel my-job`` fails as click fails, "'my-job' is not a valid integer");
   required arguments must be there and no extra ones. A deprecated command
   (``sky show-gpus``) gives an issue of its own (``code="deprecated"``) naming the
   replacement (``sky gpus list``). Words that contain ``<placeholder>`` or a shell
   expansion (``$x``, ``$(…)``) are accepted as any value or argument.
 - **Variables**: :func:`find_skypilot_variables` finds ``SKYPILOT_*`` names in any text;
-  :func:`check_skypilot_variable` says whether the snapshot's
-  ``environment_variables`` (the variables SkyPilot sets for a task, and the ones it
-  reads from ``envs``) has the name, with a did-you-mean.
+  :func:`check_skypilot_variable` says whether the name exists in the release: the
+  snapshot's ``environment_variables`` (the variables SkyPilot sets for a task, and the
+  ones it reads from ``envs``) or its ``setting_variables`` (every other name the
+  ``sky`` package reads or sets: ``SKYPILOT_CONFIG``, ``SKYPILOT_DEBUG``, ...), with a
+  did-you-mean for a look-alike (:data:`SUGGESTION_CUTOFF`).
 
 *Prose mode* (``prose=True``) is for commands quoted in running text (an inline
 literal such as ````sky jobs launch --num-jobs N````): only the command path and the
@@ -53,6 +57,7 @@ from slurm2sky.validate import snapshot
 from slurm2sky.validate.model import Issue
 
 __all__ = [
+    "SUGGESTION_CUTOFF",
     "CommandCheck",
     "SkyCommand",
     "check_commands_in",
@@ -61,6 +66,7 @@ __all__ = [
     "find_sky_commands",
     "find_skypilot_variables",
     "known_variables",
+    "setting_variables",
     "snapshot_data",
     "snapshot_version",
 ]
@@ -389,13 +395,30 @@ class _Scanner:
         return end
 
 
+#: A primary prompt of a console transcript, as Pygments' ``BashSessionLexer`` (which
+#: highlights ``console`` blocks) recognises one (``_ps1rgx``), followed by a space or
+#: the end of the line: ``$ ``, ``# `` (root), ``% ``, ``(venv) $ ``,
+#: ``user@host:~/dir$ ``, ``[user@host dir]$ ``, ``sh-5.1$ ``.
+_PROMPT = re.compile(
+    r"^(?:(?:\[.*?\])|(?:\(\S+\))?(?:| |sh\S*?|\w+\S+[@:]\S+(?:\s+\S+)?"
+    r"|\[\S+[@:][^\n]+\].+))\s*[$#%\u276f](?:[ \t]+|$)"
+)
+
+
+def _prompt_end(line: str) -> int:
+    """The index after the primary prompt that starts ``line`` (0: none)."""
+    match = _PROMPT.match(line)
+    return match.end() if match else 0
+
+
 def _mask_console(text: str) -> str:
     """Console text with everything that is not shell input blanked out.
 
-    Keeps the line structure and every column: ``$ `` prompts become two spaces,
-    output lines become empty. A line continued with ``\\`` keeps the next line (a
-    ``> `` secondary prompt on it is blanked); a here-document's body and delimiter
-    are kept, for the scanner to skip.
+    Keeps the line structure and every column: prompts (:data:`_PROMPT`: ``$ ``,
+    ``(venv) $ ``, ``user@host:~$ ``, the root prompt ``# ``, ...) become spaces, output
+    lines become empty. A line continued with ``\\`` keeps the next line (a ``> ``
+    secondary prompt on it is blanked); a here-document's body and delimiter are kept,
+    for the scanner to skip.
     """
     out: list[str] = []
     continued = False
@@ -410,8 +433,8 @@ def _mask_console(text: str) -> str:
         if continued:
             if line.startswith("> "):
                 line = "  " + line[2:]
-        elif line.startswith("$ ") or line.rstrip() == "$":
-            line = "  " + line[2:] if line.startswith("$ ") else " "
+        elif prompt := _prompt_end(line):
+            line = " " * prompt + line[prompt:]
         else:
             out.append("")
             continue
@@ -425,7 +448,13 @@ def _mask_console(text: str) -> str:
 
 
 def _has_prompts(text: str) -> bool:
-    return any(line.startswith("$ ") or line.rstrip() == "$" for line in text.split("\n"))
+    """Some line starts with a ``$`` prompt (also after ``(venv) `` or ``user@host:~``):
+    text of unknown language is a transcript only then (a ``#`` line in a script is a
+    comment)."""
+    return any(
+        (end := _prompt_end(line)) and line[:end].rstrip().endswith("$")
+        for line in text.split("\n")
+    )
 
 
 class _Positions:
@@ -471,10 +500,10 @@ def find_sky_commands(shell: str, *, prompt: bool | None = None) -> list[SkyComm
 
     Args:
         shell: a shell script, a console transcript, or one command line.
-        prompt: ``True`` for console text (only ``$ `` lines, and the lines they
-            continue, are commands; everything else is output), ``False`` for a
-            script, ``None`` (default) to decide by whether any line starts with
-            ``$ ``.
+        prompt: ``True`` for console text (only lines that start with a prompt, and
+            the lines they continue, are commands; everything else is output; see
+            :data:`_PROMPT`), ``False`` for a script, ``None`` (default) to decide by
+            whether any line starts with a ``$`` prompt.
 
     Returns:
         :class:`SkyCommand` s with 1-based positions in ``shell``. Never raises for odd
@@ -522,6 +551,7 @@ class _Option:
     choices: tuple[str, ...]
     case_sensitive: bool
     hidden: bool
+    range: _Range | None = None
 
     @property
     def display(self) -> str:
@@ -529,10 +559,51 @@ class _Option:
 
 
 @dataclass(frozen=True)
+class _Range:
+    """click's ``IntRange``/``FloatRange`` bounds (``None``: unbounded)."""
+
+    min: float | None
+    max: float | None
+    min_open: bool
+    max_open: bool
+    clamp: bool
+
+    def describe(self) -> str:
+        """click 8.1's ``_describe_range``: ``x>=1``, ``0<=x<10``, ..."""
+        low = "<" if self.min_open else "<="
+        high = "<" if self.max_open else "<="
+        if self.max is None:
+            return f"x{'>' if self.min_open else '>='}{_number(self.min)}"
+        if self.min is None:
+            return f"x{high}{_number(self.max)}"
+        return f"{_number(self.min)}{low}x{high}{_number(self.max)}"
+
+
+def _number(value: float | None) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _range(raw: Mapping[str, Any] | None) -> _Range | None:
+    if not raw:
+        return None
+    return _Range(
+        raw.get("min"),
+        raw.get("max"),
+        bool(raw.get("min_open")),
+        bool(raw.get("max_open")),
+        bool(raw.get("clamp")),
+    )
+
+
+@dataclass(frozen=True)
 class _Argument:
     name: str
     nargs: int  # -1: any number
     required: bool
+    type: str = "text"
+    choices: tuple[str, ...] = ()
+    case_sensitive: bool = True
+    range: _Range | None = None
 
 
 @dataclass(frozen=True)
@@ -581,6 +652,7 @@ def _compile(cli: Mapping[str, Any], version: str | None) -> _Tree:
                 choices=tuple(raw.get("choices") or ()),
                 case_sensitive=bool(raw.get("case_sensitive", True)),
                 hidden=bool(raw.get("hidden")),
+                range=_range(raw.get("range")),
             )
             for spelling, secondary in [(s, False) for s in option.opts] + [
                 (s, True) for s in option.secondary
@@ -602,7 +674,15 @@ def _compile(cli: Mapping[str, Any], version: str | None) -> _Tree:
             alias_of=data.get("alias_of"),
             subcommands=tuple(data.get("subcommands") or ()),
             arguments=tuple(
-                _Argument(a["name"], int(a.get("nargs", 1)), bool(a.get("required")))
+                _Argument(
+                    a["name"],
+                    int(a.get("nargs", 1)),
+                    bool(a.get("required")),
+                    str(a.get("type", "text")),
+                    tuple(a.get("choices") or ()),
+                    bool(a.get("case_sensitive", True)),
+                    _range(a.get("range")),
+                )
                 for a in data.get("arguments", ())
             ),
             long=long,
@@ -658,13 +738,77 @@ def _is_free(word: str) -> bool:
     return "$" in word or "`" in word or _PLACEHOLDER.search(word) is not None
 
 
-def _suggest(word: str, candidates: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(candidates), n=1)
+#: How alike a word and a suggestion must be (difflib's ratio, compared without a
+#: prefix they share such as ``--`` or ``SKYPILOT_``, which would make any two names
+#: look alike) for a "did you mean": high enough that unrelated words get none
+#: (``epochs``/``ports`` 0.55, ``bogus-myst``/``no-use-spot`` 0.57, ``bogus``/``gpus``
+#: 0.67), low enough for typos and short forms (``nodes``/``num-nodes`` 0.71,
+#: ``detatch``/``detach-run`` 0.71).
+SUGGESTION_CUTOFF = 0.7
+
+
+def _suggest(word: str, candidates: Sequence[str], *, strip: str = "") -> str | None:
+    """The candidate most like ``word``, if it is at least :data:`SUGGESTION_CUTOFF` alike;
+    ``strip``: a prefix all candidates share, compared without it (so it does not make
+    unrelated names look alike)."""
+    if strip and word.startswith(strip):
+        by_rest = {c[len(strip) :]: c for c in candidates if c.startswith(strip)}
+        close = difflib.get_close_matches(
+            word[len(strip) :], list(by_rest), n=1, cutoff=SUGGESTION_CUTOFF
+        )
+        return by_rest[close[0]] if close else None
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=SUGGESTION_CUTOFF)
     return close[0] if close else None
 
 
 def _metavar(argument: _Argument) -> str:
     return argument.name.upper() + ("..." if argument.nargs == -1 else "")
+
+
+def _click_metavar(argument: _Argument) -> str:
+    """How click 8.1 names an argument in its errors: ``[JOB_IDS]...``, ``CLUSTER``."""
+    name = argument.name.upper()
+    if not argument.required:
+        name = f"[{name}]"
+    return name + ("..." if argument.nargs != 1 else "")
+
+
+def _bad_value(
+    value: str,
+    type_name: str,
+    choices: Sequence[str],
+    case_sensitive: bool,
+    bounds: _Range | None,
+) -> str | None:
+    """What click 8.1's parameter type says about ``value`` (``None``: it converts):
+    ``INT``/``FLOAT``/``IntRange``/``FloatRange``/``Choice``; other types take any
+    word. The text is click's (``'x' is not a valid integer.``)."""
+    number: float | None = None
+    if type_name in ("integer", "integer range"):
+        if not re.fullmatch(r"\s*[+-]?\d[\d_]*\s*", value):
+            return f"{value!r} is not a valid integer."
+        number = int(value)
+    elif type_name in ("float", "float range"):
+        try:
+            number = float(value)
+        except ValueError:
+            return f"{value!r} is not a valid float."
+    elif choices:
+        fold = (lambda text: text) if case_sensitive else str.casefold
+        if fold(value) not in {fold(choice) for choice in choices}:
+            listed = ", ".join(repr(choice) for choice in choices)
+            return f"{value!r} is not one of {listed}."
+        return None
+    if number is not None and bounds is not None and not bounds.clamp:
+        below = bounds.min is not None and (
+            number <= bounds.min if bounds.min_open else number < bounds.min
+        )
+        above = bounds.max is not None and (
+            number >= bounds.max if bounds.max_open else number > bounds.max
+        )
+        if below or above:
+            return f"{_number(number)} is not in the range {bounds.describe()}."
+    return None
 
 
 class _Checker:
@@ -823,35 +967,26 @@ class _Checker:
     ) -> None:
         if self.prose or _is_free(value):
             return
-        if option.type == "integer":
-            if not re.fullmatch(r"\s*[+-]?\d[\d_]*\s*", value):
-                self.issue(
-                    index,
-                    f"{value!r} is not a valid integer for option {name} of {command.display}",
-                    "bad-value",
-                )
-        elif option.type == "float":
-            try:
-                float(value)
-            except ValueError:
-                self.issue(
-                    index,
-                    f"{value!r} is not a valid number for option {name} of {command.display}",
-                    "bad-value",
-                )
-        elif option.choices:
-            fold = (lambda s: s) if option.case_sensitive else str.casefold
-            if fold(value) not in {fold(choice) for choice in option.choices}:
-                close = _suggest(value, option.choices)
-                self.issue(
-                    index,
-                    f"{value!r} is not a valid value for option {name} of {command.display}"
-                    + (f"; did you mean {close!r}?" if close else "")
-                    + " (one of: "
-                    + ", ".join(option.choices)
-                    + ")",
-                    "bad-value",
-                )
+        problem = _bad_value(
+            value, option.type, option.choices, option.case_sensitive, option.range
+        )
+        if problem is None:
+            return
+        if option.choices:
+            close = _suggest(value, option.choices)
+            self.issue(
+                index,
+                f"{value!r} is not a valid value for option {name} of {command.display}"
+                + (f"; did you mean {close!r}?" if close else "")
+                + " (one of: "
+                + ", ".join(option.choices)
+                + ")",
+                "bad-value",
+            )
+            return
+        self.issue(
+            index, f"{problem.rstrip('.')} for option {name} of {command.display}", "bad-value"
+        )
 
     def unknown_option(self, command: _Command, name: str, i: int) -> None:
         visible = [
@@ -859,7 +994,7 @@ class _Checker:
             for spelling, (option, _) in command.long.items()
             if not option.hidden and spelling.startswith("--")
         ]
-        close = _suggest(name, visible) if name.startswith("--") else None
+        close = _suggest(name, visible, strip="--") if name.startswith("--") else None
         self.issue(
             i,
             f"no such option {name} for {command.display}"
@@ -904,6 +1039,48 @@ class _Checker:
                 f"(click: Missing argument '{_metavar(missing)}'.)",
                 "missing-argument",
             )
+            return
+        self.check_argument_values(command, args, variadic)
+
+    def check_argument_values(
+        self, command: _Command, args: list[int], variadic: int | None
+    ) -> None:
+        """Each positional word converted by its argument's click type, as click's
+        ``_unpack_args`` hands them out (front arguments, then back ones, the rest to the
+        ``nargs=-1`` argument); click stops at the first that fails."""
+        specs = command.arguments
+        pairs: list[tuple[int, _Argument]] = []
+        if variadic is None:
+            position = 0
+            for spec in specs:
+                for index in args[position : position + spec.nargs]:
+                    pairs.append((index, spec))
+                position += spec.nargs
+        else:
+            front, back = specs[:variadic], specs[variadic + 1 :]
+            start = 0
+            for spec in front:
+                pairs.extend((index, spec) for index in args[start : start + spec.nargs])
+                start += spec.nargs
+            end = len(args)
+            for spec in reversed(back):
+                pairs.extend((index, spec) for index in args[max(start, end - spec.nargs) : end])
+                end -= spec.nargs
+            pairs.extend((index, specs[variadic]) for index in args[start : max(start, end)])
+        for index, spec in sorted(pairs):
+            value = self.argv[index]
+            if _is_free(value):
+                continue
+            problem = _bad_value(value, spec.type, spec.choices, spec.case_sensitive, spec.range)
+            if problem is not None:
+                self.issue(
+                    index,
+                    f"{problem.rstrip('.')} for the argument {_metavar(spec)} of "
+                    f"{command.display} (click: Invalid value for '{_click_metavar(spec)}': "
+                    f"{problem})",
+                    "bad-value",
+                )
+                return
 
 
 def check_sky_command(
@@ -992,30 +1169,46 @@ def find_skypilot_variables(text: str) -> list[tuple[int, int, str]]:
 
 @cache
 def known_variables(version: str | None = None) -> Mapping[str, Mapping[str, Any]]:
-    """The snapshot's ``environment_variables`` of ``version``: name -> facts."""
+    """The snapshot's ``environment_variables`` of ``version``: name -> facts (the
+    variables of a task)."""
     return snapshot_data(version)["environment_variables"]
+
+
+@cache
+def setting_variables(version: str | None = None) -> Mapping[str, Mapping[str, Any]]:
+    """The snapshot's ``setting_variables`` of ``version``: every other ``SKYPILOT_*``
+    name the release reads or sets (client and server settings such as
+    ``SKYPILOT_CONFIG``, internal names), name -> where it was found."""
+    return snapshot_data(version).get("setting_variables", {})
 
 
 def check_skypilot_variable(
     name: str, *, version: str | None = None, line: int = 0, column: int = 0
 ) -> Issue | None:
-    """``None`` when SkyPilot ``version`` sets or reads the variable ``name``; else an
+    """``None`` when the name exists in SkyPilot ``version``: a variable it sets for a
+    task or reads from a task's envs (``environment_variables``), or any other name its
+    ``sky`` package reads or sets, such as the client and server settings
+    ``SKYPILOT_CONFIG`` and ``SKYPILOT_DEBUG`` (``setting_variables``). Else an
     :class:`~slurm2sky.validate.Issue` (``code="unknown-variable"``) at ``line``/``column``
-    with a did-you-mean. A name ending in ``_`` (``SKYPILOT_DOCKER_`` of
-    ``SKYPILOT_DOCKER_*``) is a family: valid when some variable starts with it."""
-    known = known_variables(version)
-    if name in known or (name.endswith("_") and any(k.startswith(name) for k in known)):
+    with a did-you-mean (a task variable first, else a setting; names are compared
+    without their common ``SKYPILOT_`` prefix, :data:`SUGGESTION_CUTOFF`). A name ending
+    in ``_`` (``SKYPILOT_DOCKER_`` of ``SKYPILOT_DOCKER_*``) is a family: valid when some
+    variable starts with it."""
+    task, settings = known_variables(version), setting_variables(version)
+    if name in task or name in settings:
+        return None
+    if name.endswith("_") and any(k.startswith(name) for k in (*task, *settings)):
         return None
     release = snapshot_version(version)
-    close = _suggest(name, sorted(known))
+    close = _suggest(name, sorted(task), strip="SKYPILOT_") or _suggest(
+        name, sorted(settings), strip="SKYPILOT_"
+    )
     if name.endswith("_"):
-        message = (
-            f"no variable SkyPilot {release} sets for a task or reads from its envs "
-            f"starts with {name}"
-        )
+        message = f"no variable of SkyPilot {release} starts with {name}"
     else:
         message = (
-            f"{name} is not a variable SkyPilot {release} sets for a task or reads from its envs"
+            f"{name} is not a variable SkyPilot {release} sets for a task or reads from its "
+            "envs, nor a setting it reads"
         )
     return Issue(
         line,

@@ -3,6 +3,7 @@ interface both engines implement. Standard library only."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -11,6 +12,13 @@ from typing import Any, Protocol, runtime_checkable
 #: config file (``~/.sky/config.yaml``), a volume file (``sky volumes apply``).
 KINDS = ("task", "config", "volume")
 ENGINES = ("embedded", "skypilot")
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: every run of whitespace that holds a line break becomes
+    one space (SkyPilot's messages may span lines, e.g. jsonschema's "invalid keys:\n'1LR'
+    does not match ..."), and the ends are stripped; other spacing is kept."""
+    return re.sub(r"\s*[\r\n]\s*", " ", message.strip())
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class Issue:
         """``source:line:column: message`` (``source: message`` when the line is unknown),
         on one line."""
         where = f"{source}:{self.line}:{self.column}" if self.line > 0 else source
-        return f"{where}: {' '.join(self.message.split())}"
+        return f"{where}: {one_line(self.message)}"
 
 
 @dataclass(frozen=True)
