@@ -185,7 +185,6 @@ def test_usage_errors(files: Path) -> None:
     assert check("--kind", "dag", "good.yaml", cwd=files).returncode == 2
 
 
-
 def test_help_says_what_is_not_checked(files: Path) -> None:
     text = " ".join(check("--help", cwd=files).stdout.split())
     assert "Not checked: what SkyPilot checks only on its API server or at launch" in text

@@ -437,3 +437,45 @@ def test_cli_survives_a_closed_pipe() -> None:
         check=False,
     )
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+# -- gpu-types and modules (the converter's tables) --------------------------------------
+
+
+def test_gpu_types_and_modules_load() -> None:
+    mappings = load_mappings(MAPPINGS)
+    assert mappings.default_gpu_type() == "H100"
+    assert [row.skypilot for row in mappings.gpu_types if row.default] == ["H100"]
+    cuda = next(row for row in mappings.modules if row.id == "cuda-12-1")
+    assert cuda.image == "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"
+    assert cuda.cells()["image"] == (("literal", f"docker:{cuda.image}"),)
+    dropped = next(row for row in mappings.modules if row.image is None)
+    assert dropped.cells()["image"] == (("text", "—"),)
+
+
+def test_a_pattern_in_two_rows(tmp_path: Path) -> None:
+    text = TEXT.replace(
+        '    slurm: ["h200*", "nvidia_h200*"]\n', '    slurm: ["h200*", "v100l"]\n', 1
+    )
+    first = line_of(TEXT, '    slurm: ["h200*", "nvidia_h200*"]')
+    later = line_of(TEXT, "    slurm: [v100l,")
+    (message,) = problems(tmp_path, text)
+    # the copy that can never apply (the later one) is reported
+    assert f":{later}:13: gpu-types[6].slurm[0]: the pattern 'v100l' is also in " in message
+    assert f"gpu-types[1].slurm[1] (line {first}), which comes first and wins" in message
+
+
+def test_exactly_one_default_gpu_type(tmp_path: Path) -> None:
+    none = TEXT.replace("    skypilot: H100\n    default: true\n", "    skypilot: H100\n", 1)
+    (message,) = problems(tmp_path, none)
+    assert "gpu-types: no row is marked default" in message
+    two = TEXT.replace("    skypilot: H200\n", "    skypilot: H200\n    default: true\n", 1)
+    line = line_of(TEXT, "    skypilot: H200") + 1
+    (message,) = problems(tmp_path, two)
+    assert f":{line}:14: gpu-types[1].default: 2 rows are marked default" in message
+
+
+def test_module_pattern_must_be_lower_case(tmp_path: Path) -> None:
+    text = TEXT.replace('"*cuda/12.1*"', '"*CUDA/12.1*"', 1)
+    (message,) = problems(tmp_path, text)
+    assert "is not well formed" in message and "shell-style pattern in lower case" in message

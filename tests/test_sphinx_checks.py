@@ -180,7 +180,8 @@ def test_a_bad_setting_stops_the_build_without_a_crash_report(
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "sphinx-err-" not in done.stderr
     assert "Exception occurred" not in done.stderr
-    (error, stop) = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", done.stderr)  # colours, where the console has them
+    (error, stop) = [line for line in plain.splitlines() if "ERROR" in line]
     assert message in error, error
     assert error.endswith("[slurm2sky.config]")
     assert "--skypilot-python" not in error  # a flag of slurm2sky check, not of a build
@@ -196,7 +197,8 @@ def test_a_bad_setting_stops_the_build_without_a_crash_report(
     conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
     done = sphinx_build_cli("-b", "skypilot-check", src, tmp_path / "check")
     assert done.returncode == 1
-    (error, _) = [line for line in done.stderr.splitlines() if "ERROR" in line]
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", done.stderr)
+    (error, _) = [line for line in plain.splitlines() if "ERROR" in line]
     assert error.startswith(f"{conf}:{len(lines)}: ERROR: "), error
     assert "Traceback" not in done.stderr
 

@@ -17,7 +17,15 @@ if TYPE_CHECKING:
 
     from conftest import BuildResult
 
-SECTION_PAGES = ["commands", "environment-variables", "features", "option-categories", "options"]
+SECTION_PAGES = [
+    "commands",
+    "environment-variables",
+    "features",
+    "gpu-types",
+    "modules",
+    "option-categories",
+    "options",
+]
 OLD = "Only the ``gpu`` item has an equivalent;"
 NEW = "Only the ``gpu`` item has a SkyPilot equivalent (edited);"
 

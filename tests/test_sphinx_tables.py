@@ -21,7 +21,15 @@ from slurm2sky import sbatch
 if TYPE_CHECKING:
     from conftest import BuildResult
 
-SECTIONS = ("commands", "features", "environment-variables", "options", "option-categories")
+SECTIONS = (
+    "commands",
+    "features",
+    "environment-variables",
+    "options",
+    "option-categories",
+    "gpu-types",
+    "modules",
+)
 #: sbatch's short letters, read from the option table's data file itself
 _TABLE = json.loads((Path(sbatch.__file__).with_name("options.json")).read_text(encoding="utf-8"))[
     "sbatch"
@@ -34,6 +42,8 @@ PREFIX = {
     "environment-variables": "env",
     "options": "option",
     "option-categories": "category",
+    "gpu-types": "gpu",
+    "modules": "module",
 }
 #: The columns the test pages ask for (every column of the section).
 ALL_COLUMNS = {
@@ -42,6 +52,8 @@ ALL_COLUMNS = {
     "environment-variables": ("slurm", "skypilot", "relation", "derivation", "note"),
     "options": ("option", "example", "skypilot", "field", "on-slurm", "note"),
     "option-categories": ("category", "options", "on-slurm", "note"),
+    "gpu-types": ("slurm", "skypilot", "note"),
+    "modules": ("module", "image", "note"),
 }
 
 _INLINE = re.compile(r"``(.+?)``|\*\*(.+?)\*\*|\*(.+?)\*|`([^`<]+?)\s*<[^>]*>`__?")
@@ -104,6 +116,18 @@ def _cells(section: str, row: dict[str, Any]) -> dict[str, str]:
             "on-slurm": model.ON_SLURM_TEXT[row["on-slurm"]],
             "note": markup_text(row["note"]),
         }
+    if section == "gpu-types":
+        return {
+            "slurm": ", ".join(row["slurm"]),
+            "skypilot": row["skypilot"],
+            "note": markup_text(row["note"]),
+        }
+    if section == "modules":
+        return {
+            "module": ", ".join(row["module"]),
+            "image": f"docker:{row['image']}" if row.get("image") else "—",
+            "note": markup_text(row["note"]),
+        }
     assert section == "option-categories"
     return {
         "category": row["category"],
@@ -123,6 +147,8 @@ def expected_title(section: str, row: dict[str, Any]) -> str:
         "environment-variables": lambda: " / ".join(row["slurm"]),
         "options": lambda: f"--{row['option']}",
         "option-categories": lambda: row["category"],
+        "gpu-types": lambda: row["skypilot"],
+        "modules": lambda: row["module"][0].strip("*"),
     }[section]()
 
 

@@ -35,6 +35,8 @@ SECTIONS: tuple[str, ...] = (
     "environment-variables",
     "options",
     "option-categories",
+    "gpu-types",
+    "modules",
 )
 
 #: Prefix of each section's row anchors: a row's anchor is ``<prefix>-<id>``.
@@ -44,6 +46,8 @@ ANCHOR_PREFIX: dict[str, str] = {
     "environment-variables": "env",
     "options": "option",
     "option-categories": "category",
+    "gpu-types": "gpu",
+    "modules": "module",
 }
 
 #: Section -> {column key: default header}, in display order.
@@ -71,6 +75,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "on-slurm": "On SkyPilot's Slurm infra",
         "note": "Notes",
     },
+    "gpu-types": {"slurm": "Slurm GRES type", "skypilot": "SkyPilot accelerator", "note": "Notes"},
+    "modules": {"module": "module load", "image": "image_id", "note": "Notes"},
 }
 
 #: Columns a table shows when the directive does not choose.
@@ -80,6 +86,8 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "environment-variables": ("slurm", "skypilot", "note"),
     "options": ("example", "skypilot", "note"),
     "option-categories": ("category", "options", "note"),
+    "gpu-types": ("slurm", "skypilot", "note"),
+    "modules": ("module", "image", "note"),
 }
 
 #: (kind, text): kind is ``"literal"`` (code), ``"text"`` (plain) or ``"markup"``
@@ -315,9 +323,64 @@ class OptionCategoryRow(Row):
         return self.category
 
 
+@dataclass(frozen=True)
+class GpuTypeRow(Row):
+    """Slurm GRES type names (shell-style patterns, lower case) and the SkyPilot
+    accelerator they name. The first row with a pattern matching the whole type name,
+    case-insensitively, wins; the ``default`` row's accelerator is also what a request
+    without a type gets."""
+
+    section: ClassVar[str] = "gpu-types"
+    slurm: tuple[str, ...] = ()
+    skypilot: str = ""
+    default: bool = False
+    note: str = ""
+
+    def cells(self) -> dict[str, Cell]:
+        return {
+            "slurm": _literals(self.slurm),
+            "skypilot": (("literal", self.skypilot),),
+            "note": (("markup", self.note),),
+        }
+
+    def title(self) -> str:
+        return self.skypilot
+
+
+@dataclass(frozen=True)
+class ModuleRow(Row):
+    """Environment modules (shell-style patterns, lower case, matched against one
+    module as written, e.g. ``cuda/12.1``) and what replaces them: the Docker ``image``
+    the task runs in (``image_id: docker:<image>``), or, without one, nothing (the
+    ``module load`` is removed and the note says what to do instead)."""
+
+    section: ClassVar[str] = "modules"
+    module: tuple[str, ...] = ()
+    image: str | None = None
+    note: str = ""
+
+    def cells(self) -> dict[str, Cell]:
+        return {
+            "module": _literals(self.module),
+            "image": (("literal", f"docker:{self.image}"),) if self.image else EMPTY,
+            "note": (("markup", self.note),),
+        }
+
+    def title(self) -> str:
+        return self.module[0].strip("*")
+
+
 ROW_TYPES: dict[str, type[Row]] = {
     cls.section: cls
-    for cls in (CommandRow, FeatureRow, EnvironmentVariableRow, OptionRow, OptionCategoryRow)
+    for cls in (
+        CommandRow,
+        FeatureRow,
+        EnvironmentVariableRow,
+        OptionRow,
+        OptionCategoryRow,
+        GpuTypeRow,
+        ModuleRow,
+    )
 }
 
 
@@ -332,6 +395,8 @@ class Mappings:
     environment_variables: tuple[EnvironmentVariableRow, ...]
     options: tuple[OptionRow, ...]
     option_categories: tuple[OptionCategoryRow, ...]
+    gpu_types: tuple[GpuTypeRow, ...] = ()
+    modules: tuple[ModuleRow, ...] = ()
 
     def section(self, name: str) -> tuple[Row, ...]:
         """The rows of section ``name`` (one of :data:`SECTIONS`); KeyError otherwise."""
@@ -348,6 +413,14 @@ class Mappings:
             if name in category.options:
                 return category
         return None
+
+    def default_gpu_type(self) -> str:
+        """The accelerator a GPU request without a type gets (the ``gpu-types`` row
+        marked ``default``; ``H100`` if the file marks none)."""
+        for row in self.gpu_types:
+            if row.default:
+                return row.skypilot
+        return "H100"
 
 
 def _row_from_data(section: str, data: Mapping[str, Any], line: int) -> Row:
@@ -462,6 +535,8 @@ def load_mappings(
         environment_variables=rows["environment-variables"],  # type: ignore[arg-type]
         options=rows["options"],  # type: ignore[arg-type]
         option_categories=rows["option-categories"],  # type: ignore[arg-type]
+        gpu_types=rows["gpu-types"],  # type: ignore[arg-type]
+        modules=rows["modules"],  # type: ignore[arg-type]
     )
 
 
@@ -872,6 +947,50 @@ def _rule_problems(data: CommentedMap, filename: str) -> Iterator[Problem]:
             yield from claim(
                 name, f"option-categories[{index}].options[{position}]", row["options"], position
             )
+    yield from _pattern_problems(data, filename)
+
+
+def _pattern_problems(data: CommentedMap, filename: str) -> Iterator[Problem]:
+    """``gpu-types`` and ``modules``: each pattern in one row only (the first match
+    wins, so a second copy could never apply), and exactly one default GPU type."""
+    for section, key in (("gpu-types", "slurm"), ("modules", "module")):
+        seen: dict[str, tuple[str, int]] = {}
+        for index, row in enumerate(data[section]):
+            for position, pattern in enumerate(row[key]):
+                where = f"{section}[{index}].{key}[{position}]"
+                line, column = _value_position(row[key], position)
+                if pattern in seen:
+                    other, other_line = seen[pattern]
+                    yield Problem(
+                        filename,
+                        line,
+                        column,
+                        where,
+                        f"the pattern {pattern!r} is also in {other} (line {other_line}), "
+                        "which comes first and wins",
+                        "each pattern in one row",
+                    )
+                else:
+                    seen[pattern] = (where, line)
+    defaults = [(index, row) for index, row in enumerate(data["gpu-types"]) if row.get("default")]
+    if len(defaults) != 1:
+        if defaults:
+            index, row = defaults[1]
+            line, column = _value_position(row, "default")
+            where = f"gpu-types[{index}].default"
+            found = f"{len(defaults)} rows are marked default"
+        else:
+            line, column = _position(data, "gpu-types")
+            where = "gpu-types"
+            found = "no row is marked default"
+        yield Problem(
+            filename,
+            line,
+            column,
+            where,
+            f"{found}; the default is the type a GPU request without a type gets",
+            "default: true on exactly one row",
+        )
 
 
 _MARKUP_FIELDS = ("note", "description", "derivation")

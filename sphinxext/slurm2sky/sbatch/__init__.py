@@ -1,8 +1,11 @@
 """Reading a batch script exactly as ``sbatch`` does.
 
-``options.json`` holds sbatch's and srun's ``getopt_long`` option tables and the pyxis
-container options (a SPANK plugin), as data for the parser and for checks of the
-mappings file.
+``parse_script(text)`` returns a :class:`BatchScript`: the header scan, sbatch's tokeniser,
+``getopt_long`` over the real option tables, value grammars and the combinations sbatch
+refuses (``script.py``, ``tokenize.py``, ``getopt.py``, ``values.py``). ``parse_srun``
+splits an ``srun`` command line of the body. ``options.json`` holds sbatch's and srun's
+``getopt_long`` option tables and the pyxis container options (a SPANK plugin), as data
+for the parser and for checks of the mappings file.
 """
 
 from __future__ import annotations
@@ -10,6 +13,25 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+
+from slurm2sky.sbatch.script import (
+    BatchScript,
+    Directive,
+    ScriptProblem,
+    SrunCall,
+    parse_script,
+    parse_srun,
+)
+
+__all__ = [
+    "BatchScript",
+    "Directive",
+    "ScriptProblem",
+    "SrunCall",
+    "option_table",
+    "parse_script",
+    "parse_srun",
+]
 
 
 @cache

@@ -1,0 +1,1011 @@
+"""Reading a batch script exactly as ``sbatch`` does: :func:`parse_script`.
+
+The steps, each from Slurm's own code (``reference/sbatch-spec.md``):
+
+1. whole-script checks (``sbatch.c`` ``_get_script_buffer``): empty, no ``#!`` at byte 0,
+   NUL, CRLF, size — reported with sbatch's reason; the script is still read (CRLF as LF);
+2. the header scan (``opt.c`` ``_opt_batch_script``): lines split on ``\\n``; a line that
+   starts at column 0 with ``#SBATCH`` (or the legacy ``#SLURM``) is a directive line —
+   a *prefix* test, so ``#SBATCH--mem=1G`` counts; blank lines and lines whose first
+   non-blank character is ``#`` are skipped; any other line ends the header. A directive
+   line holding ``hetjob``/``packjob`` (any case, anywhere) starts the next het-job
+   component and the word itself is blanked;
+3. the words of all directive lines of a component form one argv (``tokenize.py``);
+4. ``getopt_long`` over sbatch's option table (``getopt.py``), then the command-line
+   options, which are applied after the script's and so win;
+5. value grammars (``values.py``) and the combinations sbatch refuses (``slurm_opt.c``).
+
+Nothing is executed and nothing raises on bad input: what sbatch would refuse is a
+located :class:`ScriptProblem` in ``problems``; what it would accept but this project
+does not translate (``#PBS``/``#BSUB`` lines, het-job components, site options, ignored
+``#SBATCH`` lines, the ``#SLURM`` alias) is in ``foreign``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any
+
+from slurm2sky.errors import Problem
+from slurm2sky.sbatch import values
+from slurm2sky.sbatch.getopt import Event, OptionTable, getopt_long, sbatch_table, srun_table
+from slurm2sky.sbatch.tokenize import C_SPACE, Word, source_index, split_words
+
+__all__ = ["BatchScript", "Directive", "ScriptProblem", "SrunCall", "parse_script", "parse_srun"]
+
+#: ``DEFAULT_BATCH_SCRIPT_LIMIT`` (the controller's default ``max_script_size``), bytes.
+DEFAULT_SCRIPT_LIMIT = 4 * 1024 * 1024
+#: ``MAX_BATCH_SCRIPT_SIZE`` (sbatch's own limit), bytes.
+MAX_SCRIPT_SIZE = 512 * 1024 * 1024
+
+COMMAND_LINE = "<command line>"
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One option as sbatch sees it after ``getopt_long``.
+
+    ``option`` is the canonical long name (``ntasks-per-node`` for ``--tasks=4``), or
+    ``None`` for an unknown or ambiguous option, a stray word or ``--``; ``value`` the
+    argument after tokenising (``None`` for flags and missing arguments); ``spelled`` the
+    directive as written (``--tasks=4``, ``-N2``, ``-J run``; source text with its quotes);
+    ``line``/``column`` the 1-based position of the option word — of its letter for a short
+    option clustered after another (``t`` of ``-Ot10``) — (line 0 and column = the 1-based
+    argument number for command-line options); ``source`` is ``"script"``,
+    ``"command-line"`` or ``"slurm-alias"`` (a ``#SLURM`` line); ``component`` the het-job
+    component. Extensions: ``value_line``/``value_column`` locate the value (0 if none);
+    ``tokens`` the ``(line, column)`` of every word this directive used that no directive
+    before it used (a short option clustered after another, ``-Ot10``, shares its word).
+    """
+
+    option: str | None
+    value: str | None
+    spelled: str
+    line: int
+    column: int
+    source: str
+    component: int = 0
+    value_line: int = 0
+    value_column: int = 0
+    tokens: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class ScriptProblem(Problem):
+    """A :class:`~slurm2sky.errors.Problem` with a stable ``kind`` for programs.
+
+    ``key`` is the option concerned (``--mem``) or ``""``. Kinds in ``problems`` (sbatch
+    refuses the script): ``empty``, ``no-shebang``, ``nul``, ``crlf``, ``too-large``,
+    ``unmatched-quote``, ``colon``, ``unknown-option``, ``srun-option``, ``ambiguous-option``,
+    ``missing-argument``, ``unexpected-argument``, ``stray-word``, ``bad-value``, ``exits``,
+    ``conflict``. Kinds in ``foreign`` (accepted by sbatch, not translated here):
+    ``site-option``, ``slurm-alias``, ``hetjob``, ``pbs``, ``bsub``, ``ignored-directive``,
+    ``line-cut``, ``end-of-options``.
+    """
+
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class BatchScript:
+    """A batch script as sbatch reads it.
+
+    ``text`` is the script as given; ``shebang`` the interpreter after ``#!`` (e.g.
+    ``/bin/bash -l``), ``None`` unless ``#!`` is at byte 0; ``directives`` every directive
+    in the order sbatch applies them (the script's, by component, then the command line's),
+    overridden ones included; ``options`` the effective option → winning directive of
+    component 0 (the last wins; the command line wins over the script; ``--requeue`` and
+    ``--no-requeue`` and similar pairs replace each other); ``body`` the script from the
+    first command on (what runs; CRLF turned into LF), which starts at line ``body_line``;
+    ``problems`` what makes sbatch refuse the script, ``foreign`` what it accepts but is
+    not translated. Extension: ``components`` — ``options`` for each het-job component.
+    """
+
+    path: str
+    text: str
+    shebang: str | None
+    directives: tuple[Directive, ...]
+    options: Mapping[str, Directive]
+    body: str
+    body_line: int
+    problems: tuple[Problem, ...]
+    foreign: tuple[Problem, ...]
+    components: tuple[Mapping[str, Directive], ...] = field(default=())
+
+    @property
+    def rejected(self) -> bool:
+        """True when sbatch would refuse to submit the script."""
+        return bool(self.problems)
+
+
+# ---------------------------------------------------------------------------
+# Option semantics beyond getopt
+
+#: Options that set one setting, so the last of them wins (``slurm_opt.c``).
+_SAME_SETTING: tuple[frozenset[str], ...] = (
+    frozenset({"requeue", "no-requeue"}),
+    frozenset({"cluster", "clusters"}),
+    frozenset({"container-mount-home", "no-container-mount-home"}),
+    frozenset({"container-remap-root", "no-container-remap-root"}),
+    frozenset({"container-entrypoint", "no-container-entrypoint"}),
+    frozenset({"container-writable", "container-readonly"}),
+)
+_REPLACES = {name: group - {name} for group in _SAME_SETTING for name in group}
+
+#: Options that make sbatch print something and exit without submitting.
+_EXITS = {
+    "help": "prints its help and exits",
+    "usage": "prints its usage and exits",
+    "version": "prints its version and exits",
+}
+
+
+def _check_nodelist(value: str) -> object:
+    if "/" in value:  # a file name (sbatch(1) -w)
+        return value
+    return values.hostlist_count(value)
+
+
+def _positive(value: str) -> int:
+    return values.parse_int(value, positive=True)
+
+
+_VALIDATORS: dict[str, Callable[[Any], object]] = {
+    "time": values.parse_time,
+    "time-min": values.parse_time,
+    "mem": values.parse_memory,
+    "mem-per-cpu": values.parse_memory,
+    "mem-per-gpu": values.parse_memory,
+    "tmp": values.parse_memory,
+    "nodes": values.parse_node_range,
+    "ntasks": _positive,
+    "cpus-per-task": _positive,
+    "ntasks-per-node": _positive,
+    "ntasks-per-socket": _positive,
+    "ntasks-per-core": _positive,
+    "ntasks-per-gpu": _positive,
+    "cpus-per-gpu": _positive,
+    "mincpus": _positive,
+    "threads-per-core": values.parse_resource_range,
+    "cores-per-socket": values.parse_resource_range,
+    "sockets-per-node": values.parse_resource_range,
+    "gres": values.parse_gres,
+    "gpus": values.parse_gpus,
+    "gpus-per-node": values.parse_gpus,
+    "gpus-per-task": values.parse_gpus,
+    "gpus-per-socket": values.parse_gpus,
+    "array": values.array_ranges,
+    "export": values.parse_export,
+    "nodelist": _check_nodelist,
+    "exclude": _check_nodelist,
+    "mail-type": values.parse_mail_type,
+    "hint": values.parse_hint,
+    "signal": values.parse_signal,
+    "open-mode": values.parse_open_mode,
+}
+
+#: (option, value) pairs already found valid (the checks are pure functions)
+_VALID: set[tuple[str, str | None]] = set()
+
+_CHECKED = frozenset(_VALIDATORS) | frozenset(_EXITS) | {"exclusive"}
+
+#: sbatch's own words for a bad value (``slurm_opt.c``/``proc_args.c``).
+_SBATCH_SAYS = {
+    "time": "Invalid --time specification",
+    "time-min": "Invalid --time-min specification",
+    "mem": "Invalid --mem specification",
+    "mem-per-cpu": "Invalid --mem-per-cpu specification",
+    "mem-per-gpu": "Invalid --mem-per-gpu specification",
+    "tmp": "Invalid --tmp specification",
+    "nodes": "invalid node count",
+    "array": "Invalid job array specification",
+    "exclusive": "invalid exclusive option",
+    "signal": "Invalid --signal specification",
+    "mail-type": "--mail-type invalid",
+    "hint": "unrecognized --hint argument",
+    "open-mode": "Invalid --open-mode argument",
+    "gres": "Invalid --gres specification",
+}
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+
+@dataclass
+class _Argv:
+    """The words of one het-job component, with where each came from."""
+
+    words: list[str] = field(default_factory=list)
+    where: list[tuple[int, Word, str]] = field(default_factory=list)  # (line, word, source)
+
+
+class _Reader:
+    def __init__(self, path: str, table: OptionTable) -> None:
+        self.path = path
+        self.table = table
+        self.problems: list[Problem] = []
+        self.foreign: list[Problem] = []
+        self.lines: dict[int, str] = {}
+        self.directives: list[Directive] = []
+        self.has_wrappers = False
+        self.warned_alias = False
+
+    # -- reporting -------------------------------------------------------------
+
+    def problem(
+        self,
+        line: int,
+        column: int,
+        key: str,
+        message: str,
+        hint: str,
+        kind: str,
+        *,
+        foreign: bool = False,
+    ) -> None:
+        file = self.path if line > 0 or column == 0 else COMMAND_LINE
+        target = self.foreign if foreign else self.problems
+        target.append(ScriptProblem(file, line, column, key, message, hint, kind))
+
+    # -- the directives of one component ----------------------------------------
+
+    def apply(self, argv: _Argv, component: int) -> None:
+        """getopt_long over one component's argv, adding Directives and problems."""
+        previous: Event | None = None
+        for event in getopt_long(argv.words, self.table):
+            self._directive(event, argv, component, previous)
+            previous = event
+
+    def _column(self, argv: _Argv, index: int, offset: int) -> int:
+        """The 1-based column of character ``offset`` of word ``index``."""
+        line, word, _ = argv.where[index]
+        if not line:
+            return index + 1
+        if word.plain:
+            return word.start + offset + 1
+        return source_index(self.lines[line], word, offset) + 1
+
+    def _raw(self, argv: _Argv, index: int) -> str:
+        line, word, _ = argv.where[index]
+        if not line:
+            return argv.words[index]
+        return self.lines[line][word.start : word.end]
+
+    def _directive(self, event: Event, argv: _Argv, component: int, previous: Event | None) -> None:
+        where = argv.where
+        index = event.index
+        line, word, source = where[index]
+        offset = event.offset
+        if not line:
+            column = index + 1
+        elif offset > 1:
+            column = self._column(argv, index, offset)
+        else:
+            column = word.start + 1
+        value_index = event.value_index
+        if value_index is None:
+            value_line = value_column = 0
+        else:
+            value_line = where[value_index][0]
+            value_column = self._column(argv, value_index, event.value_offset)
+        kind = event.kind
+        if (
+            event.name[:2] == "--"
+            or kind == "stray"
+            or kind == "end"
+            or (offset == 1 and (len(argv.words[index]) == 2 or value_index == index))
+        ):
+            spelled = self.lines[line][word.start : word.end] if line else argv.words[index]
+            if value_index is not None and value_index != index:
+                spelled += " " + self._raw(argv, value_index)
+        else:
+            spelled = event.spelled
+        tokens = tuple(
+            (where[i][0], where[i][1].start + 1) if where[i][0] else (0, i + 1) for i in event.words
+        )
+        spec = event.spec
+        directive = Directive(
+            spec.canonical if spec is not None else None,
+            event.value,
+            spelled,
+            line,
+            column,
+            source,
+            component,
+            value_line,
+            value_column,
+            tokens,
+        )
+        self.directives.append(directive)
+        if kind == "option":
+            if directive.option in _CHECKED:
+                self._event_problems(event, directive, argv, previous)
+        else:
+            self._event_problems(event, directive, argv, previous)
+
+    def _event_problems(
+        self, event: Event, directive: Directive, argv: _Argv, previous: Event | None
+    ) -> None:
+        line, column, name = directive.line, directive.column, event.name
+        kind = event.kind
+        if kind == "option":
+            assert directive.option is not None
+            exits = _EXITS.get(directive.option)
+            if exits:
+                self.problem(
+                    line,
+                    column,
+                    f"--{directive.option}",
+                    f"{name}: sbatch {exits} without submitting the job",
+                    "remove it from the script",
+                    "exits",
+                )
+            self._check_value(directive)
+        elif kind == "unknown":
+            self._unknown(event, directive)
+        elif kind == "ambiguous":
+            names = " ".join(f"'--{c.name}'" for c in event.candidates)
+            self.problem(
+                line,
+                column,
+                name,
+                f"option '{name}' is ambiguous; possibilities: {names}",
+                "write the option's full name: "
+                + " or ".join(f"--{c.name}" for c in event.candidates),
+                "ambiguous-option",
+            )
+        elif kind == "missing-argument":
+            long = f"--{event.spec.name}" if event.spec else name
+            self.problem(
+                line,
+                column,
+                long,
+                f"option '{name}' requires an argument (nothing follows it)",
+                f"{long}=VALUE",
+                "missing-argument",
+            )
+        elif kind == "unexpected-argument":
+            assert event.spec is not None
+            extra = ""
+            if event.spec.name == "get-user-env":
+                extra = " (--get-user-env takes no argument since Slurm 25.05)"
+            self.problem(
+                directive.value_line or line,
+                directive.value_column or column,
+                f"--{event.spec.name}",
+                f"option '--{event.spec.name}' doesn't allow an argument{extra}",
+                f"--{event.spec.name} alone",
+                "unexpected-argument",
+            )
+        elif kind == "stray":
+            line_no, word, _ = argv.where[event.index]
+            if line_no and word.colon:
+                return  # reported as an unexpected ':' already
+            self.problem(
+                line,
+                column,
+                "",
+                f"Invalid directive found in batch script: {argv.words[event.index]}",
+                _stray_hint(argv.words[event.index], previous),
+                "stray-word",
+            )
+        elif kind == "end":
+            self.problem(
+                line,
+                column,
+                "--",
+                "'--' ends sbatch's option parsing: a word after it is refused as an invalid "
+                "directive",
+                "remove the '--'",
+                "end-of-options",
+                foreign=True,
+            )
+
+    def _unknown(self, event: Event, directive: Directive) -> None:
+        name = event.name
+        line, column = directive.line, directive.column
+        guess = ""
+        if (
+            event.value is not None
+            and event.value_index is not None
+            and event.value_index != event.index
+        ):
+            guess = f" (the next word, {event.value!r}, is taken as its value here)"
+        if name.startswith("--"):
+            long = name[2:]
+            message = f"unrecognized option '{name}'"
+        else:
+            long = ""
+            message = f"invalid option -- '{name[1:]}'"
+        srun = srun_table(self.table.by_name.get("container-image") is not None)
+        srun_spec = srun.lookup(long) if long else srun.short_spec.get(name[1:])
+        if isinstance(srun_spec, tuple) or srun_spec is None or srun_spec.name in self.table:
+            srun_spec = None
+        if srun_spec is not None and srun_spec.origin == "srun":
+            self.problem(
+                line,
+                column,
+                name,
+                f"{message}: --{srun_spec.name} is an srun option, not an sbatch option{guess}",
+                f"give it to srun in the script's body (srun --{srun_spec.name} ...)",
+                "srun-option",
+            )
+            return
+        close = _close_option(long, self.table) if long else None
+        hint = f"did you mean --{close}? " if close else ""
+        if long.startswith("container") and "container-image" not in self.table.by_name:
+            hint += "a pyxis option: parse with pyxis=True for clusters that have pyxis"
+        else:
+            hint += "an sbatch option; on a cluster whose SPANK plugins add it, sbatch accepts it"
+        self.problem(line, column, name, f"{message}{guess}", hint, "unknown-option")
+        self.problem(
+            line,
+            column,
+            name,
+            f"{name} is not an sbatch option: a site or SPANK plugin option, not translated{guess}",
+            "keep it only for the cluster that defines it",
+            "site-option",
+            foreign=True,
+        )
+
+    def _check_value(self, directive: Directive) -> None:
+        option = directive.option
+        assert option is not None
+        if option == "exclusive":
+            check: Callable[[Any], object] | None = values.parse_exclusive
+        elif directive.value is None:
+            return
+        else:
+            check = _VALIDATORS.get(option)
+        if check is None:
+            return
+        key = (option, directive.value)
+        if key in _VALID:
+            return
+        try:
+            check(directive.value)
+            if len(_VALID) < 65536:
+                _VALID.add(key)
+        except values.ValueProblem as error:
+            says = _SBATCH_SAYS.get(option, f"invalid --{option} value")
+            self.problem(
+                directive.value_line or directive.line,
+                directive.value_column or directive.column,
+                f"--{option}",
+                f'{error} (sbatch: "{says}")',
+                error.hint,
+                "bad-value",
+            )
+
+
+@lru_cache(maxsize=1024)
+def _close_option(name: str, table: OptionTable) -> str | None:
+    """The sbatch option an unknown ``--name`` most likely meant (``--cpu_bind`` style
+    underscores and typos), or ``None``."""
+    dashed = name.replace("_", "-")
+    if dashed in table.by_name:
+        return dashed
+    close = difflib.get_close_matches(dashed, list(table.by_name), n=1)
+    return close[0] if close else None
+
+
+def _stray_hint(word: str, previous: Event | None) -> str:
+    if word[:1] in ("\u2013", "\u2014", "\u2212"):
+        return f"{word!r} starts with a typographic dash: write it with two ASCII hyphens (--)"
+    if (
+        previous is not None
+        and previous.spec is not None
+        and previous.value is None
+        and previous.spec.argument == 2
+    ):
+        return (
+            f"--{previous.spec.name} takes its argument only after '=': "
+            f"--{previous.spec.name}={word}"
+        )
+    if previous is not None and previous.value is not None and previous.kind == "option":
+        name = f"--{previous.spec.name}" if previous.spec is not None else previous.name
+        return (
+            "a value with spaces must be quoted: "
+            f'{name}="{previous.value} {word}"; a note must follow a # sign'
+        )
+    return "remove it, or make it a comment after a # sign"
+
+
+_HETJOB = re.compile(r"(?:[pP][aA][cC][kK]|[hH][eE][tT])[jJ][oO][bB]")
+_FOREIGN_MAGIC = re.compile(r"#(?:BSUB|PBS)")
+_LOOKS_LIKE = re.compile(
+    r"^(?:([ \t\v\f\r]+)#(?:SBATCH|SLURM)|#(?!SBATCH)(?i:sbatch)[ \t]+-)", re.MULTILINE
+)
+_HEADER_END = re.compile(r"^[ \t\v\f\r]*[^# \t\v\f\r\n]", re.MULTILINE)
+_DIRECTIVE_LINE = re.compile(r"^#(?:SBATCH|SLURM).*", re.MULTILINE)
+_IGNORED_AFTER = re.compile(r"^#(?:SBATCH|SLURM)", re.MULTILINE)
+
+
+def parse_script(
+    text: str,
+    *,
+    path: str = "<script>",
+    command_line: Sequence[str] = (),
+    pyxis: bool = True,
+) -> BatchScript:
+    """Read a batch script as ``sbatch`` does; never raises on bad input.
+
+    ``text`` is the script as decoded text (decode with plain UTF-8, not ``utf-8-sig``, so
+    that a byte-order mark is seen: sbatch refuses it); ``path`` names it in problems
+    (``"<stdin>"`` for standard input); ``command_line`` holds sbatch options as on its
+    command line (``["--mem=8G", "-N", "2"]``), applied after the script's so they win;
+    ``pyxis`` adds the pyxis container options (a SPANK plugin) to sbatch's table.
+    Returns a :class:`BatchScript`. Sources: the module docstring.
+    """
+    table = sbatch_table(pyxis)
+    reader = _Reader(path, table)
+    norm = _whole_script_checks(reader, text)
+    reader.has_wrappers = "#PBS" in norm or "#BSUB" in norm
+    shebang = text[2:].split("\n", 1)[0].rstrip("\r").strip(C_SPACE) if text[:2] == "#!" else None
+
+    end = _HEADER_END.search(norm)
+    header_end = end.start() if end else len(norm)
+    components: list[_Argv] = [_Argv()]
+    het = _HETJOB.search(norm, 0, header_end) is not None
+    lineno = 1
+    last = 0
+    for match in _DIRECTIVE_LINE.finditer(norm, 0, header_end):
+        lineno += norm.count("\n", last, match.start())
+        last = match.start()
+        line = match.group()
+        if line[2] == "B":
+            start, source = 7, "script"
+        else:
+            start, source = 6, "slurm-alias"
+            if not reader.warned_alias:
+                reader.warned_alias = True
+                reader.problem(
+                    lineno,
+                    1,
+                    "#SLURM",
+                    "Change from #SLURM to #SBATCH in your script and verify the options are "
+                    "valid in sbatch",
+                    "#SBATCH (sbatch still reads #SLURM lines, with this warning)",
+                    "slurm-alias",
+                    foreign=True,
+                )
+        if het and _HETJOB.search(line, start):
+            line = _het_separator(reader, components, lineno, line, start)
+        reader.lines[lineno] = line
+        _read_directive_line(reader, components[-1], lineno, line, start, source)
+    if "atch" in norm or "ATCH" in norm or "SLURM" in norm:
+        _report_lookalikes(reader, norm, header_end)
+
+    if end:
+        body = norm[header_end:]
+        body_line = norm.count("\n", 0, header_end) + 1
+        _report_ignored(reader, norm, header_end, body_line)
+    else:
+        body = ""
+        body_line = norm.count("\n") + (1 if norm.endswith("\n") or not norm else 2)
+
+    for number, argv in enumerate(components):
+        reader.apply(argv, number)
+    cli = _Argv(
+        list(command_line), [(0, Word(w, 0, len(w), True), "command-line") for w in command_line]
+    )
+    reader.apply(cli, 0)
+
+    if reader.has_wrappers:
+        _report_wrappers(reader, norm.split("\n"))
+
+    per_component: list[dict[str, Directive]] = [{} for _ in components]
+    for directive in reader.directives:
+        if directive.option is None:
+            continue
+        effective = per_component[directive.component]
+        for other in _REPLACES.get(directive.option, ()):
+            effective.pop(other, None)
+        effective.pop(directive.option, None)  # keep insertion order = order of effect
+        effective[directive.option] = directive
+    for effective in per_component:
+        _check_combinations(reader, effective)
+    frozen = tuple(MappingProxyType(options) for options in per_component)
+    return BatchScript(
+        path=path,
+        text=text,
+        shebang=shebang,
+        directives=tuple(reader.directives),
+        options=frozen[0],
+        body=body,
+        body_line=body_line,
+        problems=tuple(reader.problems),
+        foreign=tuple(reader.foreign),
+        components=frozen,
+    )
+
+
+def _whole_script_checks(reader: _Reader, text: str) -> str:
+    """sbatch.c ``_get_script_buffer``'s checks; returns the text to read (CRLF → LF)."""
+    if not text:
+        reader.problem(0, 0, "", "Batch script is empty!", "a script that starts with #!", "empty")
+    elif not text.strip(C_SPACE):
+        reader.problem(
+            0,
+            0,
+            "",
+            "Batch script contains only whitespace!",
+            "a script that starts with #!",
+            "empty",
+        )
+    elif text[:2] != "#!":
+        if text.startswith("\ufeff"):
+            why = "it starts with a byte-order mark"
+        elif text[0] in C_SPACE:
+            why = "it starts with a blank line or whitespace"
+        else:
+            why = "its first line is not an interpreter line"
+        line = next((i + 1 for i, ln in enumerate(text.split("\n", 50)) if ln.startswith("#!")), 0)
+        where = f"; #! is on line {line}" if line > 1 else ""
+        reader.problem(
+            1,
+            1,
+            "",
+            "This does not look like a batch script. The first line must start with #! followed by "
+            f"the path to an interpreter ({why}{where})",
+            "#!/bin/bash (or another interpreter) as the very first bytes of the file",
+            "no-shebang",
+        )
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        reader.problem(
+            line,
+            1,
+            "",
+            "The Slurm batch script contains a NULL character '\\0'",
+            "a text file without NUL bytes",
+            "nul",
+        )
+    if "\r\n" in text:
+        line = text.count("\n", 0, text.index("\r\n")) + 1
+        reader.problem(
+            line,
+            1,
+            "",
+            "Batch script contains DOS line breaks (\\r\\n) instead of expected UNIX line "
+            "breaks (\\n)"
+            " (read here as if they were \\n)",
+            "convert it with dos2unix",
+            "crlf",
+        )
+        text = text.replace("\r\n", "\n")
+    if len(text) * 4 > DEFAULT_SCRIPT_LIMIT:
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_SCRIPT_SIZE:
+            reader.problem(
+                0,
+                0,
+                "",
+                f"the script is {size} bytes, over sbatch's 512 MiB limit",
+                "",
+                "too-large",
+            )
+        elif size > DEFAULT_SCRIPT_LIMIT:
+            reader.problem(
+                0,
+                0,
+                "",
+                f"the script is {size} bytes, over the controller's default limit of 4 MiB",
+                "a smaller script, or a cluster with SchedulerParameters=max_script_size= raised",
+                "too-large",
+            )
+    return text
+
+
+def _read_directive_line(
+    reader: _Reader, argv: _Argv, lineno: int, line: str, start: int, source: str
+) -> None:
+    result = split_words(line, start)
+    for word in result.words:
+        if word.colon:
+            reader.problem(
+                lineno,
+                word.start + 1,
+                "",
+                f"Unexpected `:` in [{line}]",
+                "a word of a directive line cannot start with ':' (sbatch reserves it)",
+                "colon",
+            )
+        argv.words.append(word.text)
+        argv.where.append((lineno, word, source))
+    if result.stop == "unmatched":
+        reader.problem(
+            lineno,
+            result.stop_at + 1,
+            "",
+            f"Unmatched `{result.quote}` in [{line}]",
+            f"close the quote with another {result.quote}",
+            "unmatched-quote",
+        )
+    elif result.stop == "empty":
+        rest = line[result.stop_at :]
+        after = split_words(line, result.stop_at + 1)
+        reader.problem(
+            lineno,
+            result.stop_at + 1,
+            "",
+            f"an empty word ({rest.split()[0] if rest.split() else rest!r}) ends sbatch's "
+            "reading of "
+            "this line" + (": the rest of the line is ignored" if after.words else ""),
+            "remove the empty quotes",
+            "line-cut",
+            foreign=True,
+        )
+
+
+def _het_separator(
+    reader: _Reader, components: list[_Argv], lineno: int, line: str, start: int
+) -> str:
+    """A directive line holding ``hetjob``/``packjob``: the next component starts here.
+
+    sbatch tests the whole line (``strcasestr``), not its first word, and blanks the word
+    out before reading the line's words (``opt.c`` ``_opt_batch_script``, ``get_argument``).
+    """
+    components.append(_Argv())
+    word = _HETJOB.search(line, start)
+    assert word is not None
+    first = line[start:].lstrip(C_SPACE).lower().startswith(("hetjob", "packjob"))
+    where = (
+        ""
+        if first
+        else f" (sbatch splits the job at the word {word.group()!r} anywhere on an #SBATCH "
+        "line, even inside a value or a comment)"
+    )
+    reader.problem(
+        lineno,
+        word.start() + 1,
+        word.group(),
+        f"heterogeneous job: the directives from here on are component {len(components) - 1}, "
+        "a separate allocation SkyPilot has no equivalent for; only component 0 is converted"
+        + where,
+        "convert each component as a task of its own",
+        "hetjob",
+        foreign=True,
+    )
+    return _HETJOB.sub(lambda m: " " * len(m.group()), line)
+
+
+def _report_lookalikes(reader: _Reader, norm: str, header_end: int) -> None:
+    """Header lines that look like directives but are comments to sbatch."""
+    lineno = 1
+    last = 0
+    for match in _LOOKS_LIKE.finditer(norm, 0, header_end):
+        lineno += norm.count("\n", last, match.start())
+        last = match.start()
+        if match.group(1):
+            why = "it is indented, so sbatch reads it as a comment"
+        else:
+            why = "only '#SBATCH' in capitals counts, so sbatch reads it as a comment"
+        reader.problem(
+            lineno,
+            1,
+            "",
+            f"not a directive: {why}",
+            "#SBATCH at the very start of the line",
+            "ignored-directive",
+            foreign=True,
+        )
+
+
+def _report_ignored(reader: _Reader, norm: str, offset: int, body_line: int) -> None:
+    line = body_line
+    last = offset
+    for count, match in enumerate(_IGNORED_AFTER.finditer(norm, offset)):
+        line += norm.count("\n", last, match.start())
+        last = match.start()
+        if count >= 100:
+            reader.problem(
+                line,
+                1,
+                "",
+                "more #SBATCH lines after the first command are ignored too",
+                "",
+                "ignored-directive",
+                foreign=True,
+            )
+            break
+        reader.problem(
+            line,
+            1,
+            "",
+            f"ignored by sbatch: the header ends at the first command (line {body_line}), and "
+            "#SBATCH lines after it are not read",
+            "move it above the first command, or remove it",
+            "ignored-directive",
+            foreign=True,
+        )
+
+
+def _report_wrappers(reader: _Reader, lines: list[str]) -> None:
+    """#BSUB, else #PBS, lines within the first 100 non-comment lines (``opt.c``)."""
+    if not reader.has_wrappers:
+        return
+    if "ignore-pbs" in {d.option for d in reader.directives}:
+        return
+    found: dict[str, list[int]] = {"#BSUB": [], "#PBS": []}
+    non_comments = 0
+    for index, line in enumerate(lines):
+        match = _FOREIGN_MAGIC.match(line)
+        if match:
+            found[match.group()].append(index + 1)
+            continue
+        if not line.startswith("#"):
+            non_comments += 1
+            if non_comments > 100:
+                break
+    used = "#BSUB" if found["#BSUB"] else "#PBS"
+    for magic, numbers in found.items():
+        for number in numbers:
+            if magic == used:
+                message = (
+                    f"{magic} directive: sbatch translates a subset of them and applies it "
+                    "after the "
+                    "#SBATCH directives (so they win); not converted here"
+                )
+            else:
+                message = (
+                    f"{magic} directive: ignored by sbatch (it reads #BSUB lines when there "
+                    "are any)"
+                )
+            reader.problem(
+                number,
+                1,
+                magic,
+                message,
+                "write it as an #SBATCH directive",
+                magic[1:].lower(),
+                foreign=True,
+            )
+
+
+def _check_combinations(reader: _Reader, options: Mapping[str, Directive]) -> None:
+    """The combinations sbatch refuses (``slurm_opt.c`` ``_validate_*``)."""
+
+    def at(directive: Directive) -> str:
+        if directive.line == 0:
+            return "on the command line"
+        return f"line {directive.line}"
+
+    def refuse(names: Sequence[str], message: str, hint: str) -> None:
+        found = [options[n] for n in names if n in options]
+        last = max(found, key=lambda d: (d.source == "command-line", d.line, d.column))
+        where = ", ".join(f"--{d.option} ({at(d)})" for d in found)
+        reader.problem(
+            last.line, last.column, f"--{last.option}", f"{message}: {where}", hint, "conflict"
+        )
+
+    memory = [n for n in ("mem", "mem-per-cpu", "mem-per-gpu") if n in options]
+    if len(memory) > 1:
+        refuse(
+            memory,
+            "--mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive",
+            "keep one of them (a command-line one does not override the script's: both count)",
+        )
+    gres = options.get("gres")
+    if gres is not None and "gpus-per-node" in options and gres.value:
+        try:
+            names = {item.name for item in values.parse_gres(gres.value)}
+        except values.ValueProblem:
+            names = set()
+        if "gpu" in names:
+            refuse(
+                ("gres", "gpus-per-node"),
+                "--gres=gpu and --gpus-per-node are mutually exclusive",
+                "keep one of them: --gpus-per-node=N or --gres=gpu:N",
+            )
+    if "exclusive" in options and "oversubscribe" in options:
+        refuse(
+            ("exclusive", "oversubscribe"),
+            "--exclusive and --oversubscribe are mutually exclusive",
+            "keep one of them",
+        )
+    task_cpu = "tres-per-task" in options and "cpu" in (options["tres-per-task"].value or "")
+    cpu_options = [n for n in ("cpus-per-task", "cpus-per-gpu") if n in options]
+    if task_cpu:
+        cpu_options.append("tres-per-task")
+    if len(cpu_options) > 1:
+        refuse(
+            cpu_options,
+            "--cpus-per-task, --tres-per-task=cpu:N and --cpus-per-gpu are mutually exclusive",
+            "keep one of them",
+        )
+    if "ntasks-per-gpu" in options:
+        clash = [
+            n
+            for n in ("gpus-per-task", "gpus-per-socket", "ntasks-per-node", "tres-per-task")
+            if n in options
+        ]
+        nodes = options.get("nodes")
+        if nodes is not None and nodes.value:
+            try:
+                low, high = values.parse_node_range(nodes.value)
+            except values.ValueProblem:
+                low, high = 0, 0
+            if high != low:
+                clash.append("nodes")
+        if clash:
+            refuse(
+                ["ntasks-per-gpu", *clash],
+                "--ntasks-per-gpu is mutually exclusive with "
+                + ", ".join(f"--{n}" + (" (a range)" if n == "nodes" else "") for n in clash),
+                "drop --ntasks-per-gpu, or the others",
+            )
+
+
+# ---------------------------------------------------------------------------
+# srun lines of the body
+
+
+@dataclass(frozen=True)
+class SrunCall:
+    """An ``srun`` command line, split as srun's ``getopt_long`` does.
+
+    ``options`` maps canonical long names to values (``None`` for flags; the last
+    occurrence wins); ``directives`` are the options one by one (line 0, column = the
+    1-based argument number); ``command`` is the program and its arguments (everything
+    from the first non-option word on); ``problems`` names unknown or ambiguous options and
+    missing arguments.
+    """
+
+    options: Mapping[str, str | None]
+    directives: tuple[Directive, ...]
+    command: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+def parse_srun(argv: Sequence[str], *, pyxis: bool = True) -> SrunCall:
+    """Split ``srun``'s arguments (without ``srun`` itself) into options and the command.
+
+    ``argv`` is already split into words (by the converter's shell reading). srun's
+    optstring starts with ``+``: the first word that is not an option starts the command;
+    ``--`` ends the options too. Source: srun(1); ``slurm_opt.c`` (srun's table).
+    """
+    table = srun_table(pyxis)
+    options: dict[str, str | None] = {}
+    directives: list[Directive] = []
+    problems: list[str] = []
+    command: tuple[str, ...] = ()
+    for event in getopt_long(argv, table):
+        if event.kind == "stray":
+            command = tuple(argv[event.index :])
+            break
+        if event.kind == "end":
+            command = tuple(argv[event.index + 1 :])
+            break
+        option = event.spec.canonical if event.spec is not None else None
+        directives.append(
+            Directive(
+                option,
+                event.value,
+                event.spelled,
+                0,
+                event.index + 1,
+                "command-line",
+                value_column=(event.value_index or 0) + 1 if event.value_index is not None else 0,
+                tokens=tuple((0, i + 1) for i in event.words),
+            )
+        )
+        if event.kind == "option" and option is not None:
+            options.pop(option, None)
+            options[option] = event.value
+        elif event.kind == "ambiguous":
+            names = " ".join(f"'--{c.name}'" for c in event.candidates)
+            problems.append(f"option '{event.name}' is ambiguous; possibilities: {names}")
+        elif event.kind == "unknown":
+            problems.append(f"unrecognized option '{event.name}'")
+        elif event.kind == "missing-argument":
+            problems.append(f"option '{event.name}' requires an argument")
+        elif event.kind == "unexpected-argument":
+            problems.append(f"option '{event.name}' doesn't allow an argument")
+    return SrunCall(MappingProxyType(options), tuple(directives), command, tuple(problems))

@@ -1,0 +1,507 @@
+"""The converter: the issue's "Right values", resources, options and their notes, the
+partition map, and SkyPilot's Slurm infra (sbatch_options pass-through)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from convert_helpers import BASH, conv, disposition, notes, simulate
+from slurm2sky.convert import (
+    SKYPILOT_PROTECTED_SBATCH_OPTIONS,
+    Conversion,
+    convert,
+    gpu_type_row,
+    module_row,
+    skypilot_time,
+)
+from slurm2sky.mappings import load_mappings
+from slurm2sky.sbatch import parse_script
+from slurm2sky.validate import validate_data
+
+GUIDE = """\
+#!/bin/bash
+#SBATCH --job-name=train
+#SBATCH --nodes=2
+#SBATCH --gpus-per-node=8
+#SBATCH --cpus-per-task=32
+#SBATCH --mem=256G
+#SBATCH --partition=gpu
+
+module load cuda/12.1
+source ~/venv/bin/activate
+
+srun python train.py --epochs 100
+"""
+
+needs_bash = pytest.mark.skipif(BASH is None, reason="bash is needed to run the converted run")
+
+
+def valid(conversion: Conversion) -> None:
+    verdict = validate_data(conversion.task, "task")
+    assert verdict.valid, verdict.issues
+
+
+# -- the issue's "Right values" ------------------------------------------------------------
+
+
+def test_the_original_guides_example() -> None:
+    c = conv(GUIDE)
+    task = c.task
+    assert task["name"] == "train"
+    assert task["num_nodes"] == 2
+    assert task["resources"] == {
+        "accelerators": "H100:8",
+        "cpus": "32+",
+        "memory": "256+",
+        "image_id": "docker:nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04",
+    }
+    assert "module load" not in task["run"]
+    assert "source ~/venv/bin/activate" in task["run"]
+    assert "python train.py --epochs 100" in task["run"].splitlines()
+    assert "srun" not in task["run"]
+    assert [n.kind for n in notes(c, "default-gpu")] == ["default-gpu"]
+    valid(c)
+
+
+@needs_bash
+def test_the_guides_run_executes_the_program_once_per_node(tmp_path: Path) -> None:
+    c = conv(GUIDE)
+    started, _ = simulate(c.task["run"], c.task["num_nodes"], tmp_path=tmp_path)
+    assert sorted((s.program, s.node, s.args) for s in started) == [
+        ("python", 0, "train.py --epochs 100"),
+        ("python", 1, "train.py --epochs 100"),
+    ]
+
+
+def test_tasks_per_node_times_cpus_per_task() -> None:
+    c = conv("#SBATCH -N2 --ntasks-per-node=4 -c 8\nsrun hostname\n")
+    assert c.task["num_nodes"] == 2
+    assert c.task["resources"]["cpus"] == "32+"
+
+
+def test_memory_per_cpu_times_cpus_per_node() -> None:
+    c = conv("#SBATCH --mem-per-cpu=4G -c 4 --ntasks-per-node=2\necho\n")
+    assert c.task["resources"]["memory"] == "32+"
+
+
+def test_gpus_for_the_whole_job_are_spread_over_the_nodes() -> None:
+    c = conv("#SBATCH --gpus=8 --nodes=2\necho\n")
+    assert c.task["resources"]["accelerators"] == "H100:4"
+
+
+def test_tasks_prefix_run_hash_and_an_ambiguous_prefix() -> None:
+    text = "#SBATCH --tasks=4\n#SBATCH -J run#2\n#SBATCH --mem-p=2G\necho\n"
+    c = conv(text)
+    assert c.task["name"] == "run"
+    assert c.task["resources"]["cpus"] == "4+"  # --ntasks-per-node=4, not --ntasks
+    assert disposition(c, text, "--tasks=4") == "field:resources.cpus"
+    (ambiguous,) = [n for n in c.notes if n.directive == "--mem-p=2G"]
+    assert ambiguous.kind == "sbatch-rejects" and ambiguous.line == 4
+    assert "ambiguous" in ambiguous.message
+    assert disposition(c, text, "--mem-p=2G") == "note:sbatch-rejects"
+
+
+@needs_bash
+def test_array_with_a_step_and_a_throttle(tmp_path: Path) -> None:
+    c = conv("#SBATCH --array=0-15:4%2\npython work.py $SLURM_ARRAY_TASK_ID\n")
+    assert c.launch == ("sky jobs launch --num-jobs 4 task.yaml",)
+    (throttle,) = notes(c, "throttle")
+    assert throttle.line == 2 and "%2" in throttle.message and throttle.directive
+    ids = []
+    for rank in range(4):
+        started, _ = simulate(c.task["run"], tmp_path=tmp_path, job_rank=rank, num_jobs=4)
+        ids += [s.args.split()[-1] for s in started]
+    assert ids == ["0", "4", "8", "12"]
+    valid(c)
+
+
+def test_container_image_with_an_escaped_registry_separator() -> None:
+    c = conv("#SBATCH --container-image=nvcr.io\\#nvidia/pytorch:24.01-py3\necho\n")
+    assert c.task["resources"]["image_id"] == "docker:nvcr.io/nvidia/pytorch:24.01-py3"
+    valid(c)
+
+
+@needs_bash
+def test_one_task_per_gpu_with_srun(tmp_path: Path) -> None:
+    c = conv("#SBATCH -N 2\n#SBATCH --gres=gpu:8\nsrun --ntasks-per-node=8 python train.py\n")
+    started, done = simulate(c.task["run"], 2, tmp_path=tmp_path)
+    assert all(d.returncode == 0 for d in done), [d.stderr for d in done]
+    assert sorted(int(s.procid) for s in started) == list(range(16))
+    for node in (0, 1):
+        here = [s for s in started if s.node == node]
+        assert len(here) == 8
+        assert sorted(int(s.localid) for s in here) == list(range(8))
+        assert {int(s.procid) // 8 for s in here} == {node}
+        assert {s.ntasks for s in here} == {"16"}
+    valid(c)
+
+
+# -- resources (sbatch-spec §7) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("--mem=64G", {"memory": "64+"}),
+        ("--mem=1000", {"memory": "1+"}),  # 1000 MiB rounds up to 1 GB
+        ("--mem=1025M", {"memory": "2+"}),
+        ("--mem=16gb", {"memory": "16+"}),
+        ("--mem=0", {}),
+        ("--mem-per-gpu=40G --gpus-per-node=a100:8", {"accelerators": "A100:8", "memory": "320+"}),
+        ("--cpus-per-gpu=8 --gpus-per-node=4", {"accelerators": "H100:4", "cpus": "32+"}),
+        ("--mincpus=16 -c 4", {"cpus": "16+"}),
+        ("--ntasks=8 --nodes=2", {"cpus": "4+"}),
+        ("--ntasks=8", {"cpus": "8+"}),
+        ("--gres=gpu:v100:2,nvme:1", {"accelerators": "V100:2"}),
+        ("--gres=gpu:a100", {"accelerators": "A100:1"}),
+        ("--gres=gpu:nvidia_a100-sxm4-80gb:4", {"accelerators": "A100-80GB:4"}),
+        ("--gres=gpu:volta:2", {"accelerators": "V100:2"}),
+        ("--gres=gpu:v100l:2", {"accelerators": "V100-32GB:2"}),
+        ("--gpus-per-task=1 --ntasks-per-node=8", {"accelerators": "H100:8", "cpus": "8+"}),
+        ("--gpus=3 --nodes=2", {"accelerators": "H100:2"}),
+        ("--tmp=500G", {"disk_size": 500}),
+        ("--tmp=10G", {}),
+    ],
+)
+def test_per_node_resources(header: str, expected: dict[str, object]) -> None:
+    c = conv(f"#SBATCH {header}\necho\n")
+    assert c.task.get("resources", {}) == expected
+    valid(c)
+
+
+def test_node_ranges_take_their_minimum() -> None:
+    c = conv("#SBATCH --nodes=2-4\necho\n")
+    assert c.task["num_nodes"] == 2
+    assert notes(c, "approximation")[0].field == "num_nodes"
+
+
+def test_ntasks_and_tasks_per_node_give_the_node_count() -> None:
+    assert conv("#SBATCH -n 16 --ntasks-per-node=4\necho\n").task["num_nodes"] == 4
+
+
+def test_gpu_types_from_the_mappings_table() -> None:
+    mappings = load_mappings()
+    for name, expected in [
+        ("a100", "A100"),
+        ("A100", "A100"),
+        ("a100_80g", "A100-80GB"),
+        ("A100.80gb", "A100-80GB"),
+        ("nvidia_h100_80gb_hbm3", "H100"),
+        ("v100", "V100"),
+        ("volta", "V100"),
+        ("rtx8000", "RTX8000"),
+        ("l40s", "L40S"),
+        ("l40", "L40"),
+        ("h200", "H200"),
+        ("mi250x", "MI250X"),
+        ("a10", "A10"),
+        ("a10g", "A10G"),
+    ]:
+        row = gpu_type_row(mappings, name)
+        assert row is not None and row.skypilot == expected, name
+    assert gpu_type_row(mappings, "tesla") is None
+
+
+def test_default_gpu_type_and_its_note() -> None:
+    text = "#SBATCH --gres=gpu:4\necho\n"
+    c = conv(text)
+    assert c.task["resources"]["accelerators"] == "H100:4"
+    (note,) = notes(c, "default-gpu")
+    assert note.line == 2 and note.directive == "--gres=gpu:4"
+    assert note.field == "resources.accelerators" and "--gpu-type" in note.message
+    other = conv(text, gpu_type="A100-80GB")
+    assert other.task["resources"]["accelerators"] == "A100-80GB:4"
+
+
+def test_unknown_gpu_type_gets_the_default_and_a_warning() -> None:
+    c = conv("#SBATCH --gres=gpu:tesla:2\necho\n")
+    assert c.task["resources"]["accelerators"] == "H100:2"
+    (note,) = notes(c, "gpu-type")
+    assert note.loses_meaning and "tesla" in note.message
+
+
+def test_gpu_type_from_a_constraint() -> None:
+    c = conv("#SBATCH --gres=gpu:2\n#SBATCH --constraint=a100\necho\n")
+    assert c.task["resources"]["accelerators"] == "A100:2"
+
+
+def test_modules_choose_an_image() -> None:
+    mappings = load_mappings()
+    for module, image in [
+        ("cuda/12.1", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"),
+        ("CUDA/11.3.1-GCC-10.2.0", "nvidia/cuda:11.3.1-cudnn8-runtime-ubuntu20.04"),
+        ("cuda/11.8.0", "nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"),
+        ("cudatoolkit/11.7", "nvidia/cuda:11.7.1-cudnn8-runtime-ubuntu22.04"),
+        ("cuda", "nvidia/cuda:12.1.1-cudnn8-runtime-ubuntu22.04"),
+    ]:
+        row = module_row(mappings, module)
+        assert row is not None and row.image == image, module
+    for module in ("cuda/10.2", "cudnn/8.0", "gcc/9.3.0", "anaconda3", "openmpi/4.1"):
+        row = module_row(mappings, module)
+        assert row is not None and row.image is None, module
+
+
+def test_module_lines_are_removed_and_noted() -> None:
+    c = conv(
+        "module purge\nmodule load gcc/9 cuda/11.8 foo/1.0\nif true; then\n  ml cudnn\nfi\n"
+        "python x.py\n"
+    )
+    run = c.task["run"]
+    assert "module" not in run and "ml cudnn" not in run
+    assert "  :\n" in run  # inside if … fi a no-op keeps the script valid
+    assert c.task["resources"]["image_id"] == "docker:nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"
+    messages = " ".join(n.message for n in notes(c, "module"))
+    assert "foo/1.0" in messages and "gcc/9" in messages
+
+
+def test_environment_creation_goes_to_setup() -> None:
+    c = conv(
+        "cd project\nexport PIP_NO_CACHE_DIR=1\npython -m venv env\nsource env/bin/activate\n"
+        "pip install -r requirements.txt\necho start\npython train.py\n"
+    )
+    assert c.task["setup"] == (
+        "cd project\nexport PIP_NO_CACHE_DIR=1\npython -m venv env\nsource env/bin/activate\n"
+        "pip install -r requirements.txt\n"
+    )
+    run = c.task["run"]
+    assert "pip install" not in run and "python -m venv" not in run
+    assert "source env/bin/activate" in run and "python train.py" in run
+    assert notes(c, "setup") and not notes(c, "environment")
+
+
+def test_activation_without_creation_is_a_warning() -> None:
+    c = conv("conda activate myenv\npython x.py\n")
+    (note,) = notes(c, "environment")
+    assert note.loses_meaning and "myenv" in note.message and note.line == 2
+
+
+def test_workdir_and_chdir() -> None:
+    assert conv("echo\n").task["workdir"] == "."
+    assert conv("echo\n", workdir="/home/me/project").task["workdir"] == "/home/me/project"
+    text = "#SBATCH --chdir=sub\necho\n"
+    c = conv(text, workdir="/home/me")
+    assert c.task["workdir"] == "/home/me/sub"
+    assert disposition(c, text, "--chdir=sub") == "field:workdir"
+
+
+def test_submit_dir_is_the_synced_workdir() -> None:
+    c = conv("cd $SLURM_SUBMIT_DIR\npython x.py\n")
+    assert "export SLURM_SUBMIT_DIR=$HOME/sky_workdir" in c.task["run"]
+
+
+def test_export_values_become_envs_and_names_are_given_at_launch() -> None:
+    text = "#SBATCH --export=ALL,SEED=1,DATA\necho $SEED\n"
+    c = conv(text)
+    assert c.task["envs"] == {"SEED": "1", "DATA": None}
+    assert c.launch == ("sky jobs launch --env DATA task.yaml",)
+    assert disposition(c, text, "--export=ALL,SEED=1,DATA") == "field:envs"
+    verdict = validate_data(c.task, "task")
+    assert verdict.valid and verdict.needs_env == ("DATA",)
+
+
+def test_job_name_and_cpus_per_task_for_scripts_that_read_them() -> None:
+    c = conv(
+        "#SBATCH -J prep -c 4\nexport OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK\necho $SLURM_JOB_NAME\n"
+    )
+    assert c.task["envs"] == {"SLURM_JOB_NAME": "prep", "SLURM_CPUS_PER_TASK": "4"}
+
+
+def test_wrap_is_the_run() -> None:
+    c = conv("", command_line=["--wrap=python train.py --fast"])
+    assert c.task["run"] == "python train.py --fast\n"
+
+
+def test_a_python_body_runs_as_a_file() -> None:
+    c = conv("#!/usr/bin/env python3\n#SBATCH -N 2\nprint('hello')\n")
+    run = c.task["run"]
+    assert "print('hello')" in run and "SKYPILOT_NODE_RANK" in run
+    assert notes(c, "interpreter")
+    valid(c)
+
+
+# -- notes for options without an equivalent ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("directive", "loses"),
+    [
+        ("--time=24:00:00", False),
+        ("--account=proj", False),
+        ("--qos=high", False),
+        ("--mail-type=END", False),
+        ("--mail-user=me@example.org", False),
+        ("--output=logs/%j.out", False),
+        ("--error=logs/%j.err", False),
+        ("--dependency=afterok:123", True),
+        ("--constraint=haswell", False),
+        ("--exclusive", False),
+        ("--requeue", False),
+        ("--nodelist=node[1-2]", False),
+        ("--begin=now+1hour", True),
+        ("--signal=B:USR1@60", True),
+        ("--container-mounts=/data:/data", True),
+    ],
+)
+def test_every_option_without_an_equivalent_has_a_located_note(directive: str, loses: bool) -> None:
+    text = f"#SBATCH {directive}\necho\n"
+    c = conv(text)
+    found = [n for n in c.notes if n.directive == directive]
+    assert len(found) == 1, c.notes
+    (note,) = found
+    assert note.line == 2 and note.message and note.loses_meaning is loses
+    assert disposition(c, text, directive) == f"note:{note.kind}"
+
+
+def test_time_note_says_what_to_do() -> None:
+    (note,) = notes(conv("#SBATCH -t 1-12\necho\n"), "no-equivalent")
+    assert "1 d 12 h" in note.message and "timeout 2160m" in note.message
+
+
+def test_overridden_directives_are_accounted_for() -> None:
+    text = "#SBATCH -N 2\n#SBATCH -N 4\necho\n"
+    c = conv(text)
+    assert c.task["num_nodes"] == 4
+    assert c.dispositions == {0: "note:overridden", 1: "field:num_nodes"}
+
+
+def test_command_line_options_override_the_script() -> None:
+    c = conv("#SBATCH --mem=4G\necho\n", command_line=["--mem=8G"])
+    assert c.task["resources"]["memory"] == "8+"
+
+
+def test_rejected_scripts_are_still_converted() -> None:
+    c = conv("#!/bin/bash\r\n#SBATCH -N 2\r\nsrun hostname\r\n")
+    assert c.task["num_nodes"] == 2
+    assert any(n.kind == "sbatch-rejects" for n in c.notes)
+    c = convert(parse_script("\n#!/bin/bash\n#SBATCH -N 2\necho\n"))
+    (note,) = [n for n in c.notes if n.kind == "sbatch-rejects"]
+    assert note.line == 1 and "#!" in note.message
+
+
+# -- partitions and infra ------------------------------------------------------------------------
+
+
+def test_partition_map_gives_the_infra() -> None:
+    text = "#SBATCH -p gpu\necho\n"
+    c = conv(text, partition_map={"gpu": "kubernetes/gpu-context"})
+    assert c.task["resources"]["infra"] == "kubernetes/gpu-context"
+    assert disposition(c, text, "-p gpu") == "field:resources.infra"
+    valid(c)
+
+
+def test_unmapped_partition_is_a_note() -> None:
+    text = "#SBATCH -p gpu\necho\n"
+    c = conv(text)
+    assert "infra" not in c.task.get("resources", {})
+    (note,) = notes(c, "partition")
+    assert "--partition-map gpu=" in note.message and note.line == 2
+
+
+def test_partition_list_uses_the_first_mapped_partition() -> None:
+    c = conv("#SBATCH -p a,b\necho\n", partition_map={"b": "aws"})
+    assert c.task["resources"]["infra"] == "aws"
+    assert notes(c, "approximation")
+
+
+# -- SkyPilot's Slurm infra ------------------------------------------------------------------------
+
+SLURM_SCRIPT = """\
+#SBATCH -J sim -p batch -N 2 -c 8 --mem=32G
+#SBATCH --time=1-00:00
+#SBATCH --account=proj --qos=high --exclusive
+#SBATCH --output=sim.out --no-requeue --mail-type=END
+module load gromacs/2023
+srun gmx mdrun
+"""
+
+
+def test_slurm_infra_passes_options_through_sbatch_options() -> None:
+    c = conv(SLURM_SCRIPT, infra="slurm/mycluster")
+    task = c.task
+    assert task["resources"]["infra"] == "slurm/mycluster/batch"
+    options = task["config"]["slurm"]["sbatch_options"]
+    assert options == {
+        "time": "1-00:00",
+        "account": "proj",
+        "qos": "high",
+        "exclusive": True,
+        "mail-type": "END",
+    }
+    assert not set(options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
+    assert "module load gromacs/2023" in task["run"]  # the cluster still has modules
+    assert disposition(c, SLURM_SCRIPT, "--output=sim.out").startswith("note:")
+    assert disposition(c, SLURM_SCRIPT, "--no-requeue").startswith("note:")
+    assert disposition(c, SLURM_SCRIPT, "--account=proj") == "sbatch-options:account"
+    assert notes(c, "slurm-infra")
+    valid(c)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("90", "90"),
+        ("30:00", "30:00"),
+        ("48:00:00", "48:00:00"),
+        ("2-12", "2-12"),
+        ("1-00:30", "1-00:30"),
+        ("7-00:00:00", "7-00:00:00"),
+        ("UNLIMITED", "0"),
+        ("infinite", "0"),
+        ("-1", "0"),
+        ("2-", "2-0:00:00"),
+        ("1h", None),
+    ],
+)
+def test_time_values_in_the_forms_skypilot_accepts(value: str, expected: str | None) -> None:
+    assert skypilot_time(value) == expected
+
+
+def test_slurm_infra_converts_time_forms_skypilot_refuses() -> None:
+    c = conv("#SBATCH --time=UNLIMITED\necho\n", infra="slurm/c/p")
+    assert c.task["config"]["slurm"]["sbatch_options"] == {"time": "0"}
+    assert notes(c, "approximation")
+
+
+def test_slurm_infra_keeps_native_variables() -> None:
+    c = conv(
+        "#SBATCH -N 2\necho $SLURM_JOB_ID $SLURM_JOB_NODELIST $SLURM_SUBMIT_DIR\n", infra="slurm/c"
+    )
+    run = c.task["run"]
+    assert "SLURM_JOB_ID=" not in run and "SLURM_JOB_NODELIST=" not in run
+    assert "SLURM_SUBMIT_DIR=" in run
+
+
+def test_protected_keys_never_pass_through() -> None:
+    mappings = load_mappings()
+    for row in mappings.options:
+        if row.on_slurm == "sbatch-options":
+            assert row.option not in SKYPILOT_PROTECTED_SBATCH_OPTIONS
+    for category in mappings.option_categories:
+        if category.on_slurm == "sbatch-options":
+            assert not set(category.options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
+
+
+# -- variables ------------------------------------------------------------------------------------
+
+
+@needs_bash
+def test_hostnames_and_the_head_node(tmp_path: Path) -> None:
+    c = conv(
+        "#SBATCH -N 3 --ntasks-per-node=1\n"
+        'export MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)\n'
+        "export WORLD=$SLURM_NTASKS\n"
+        "srun python train.py --nodes $SLURM_JOB_NUM_NODES\n"
+    )
+    started, _ = simulate(c.task["run"], 3, tmp_path=tmp_path)
+    assert len(started) == 3
+    assert {s.env["MASTER_ADDR"] for s in started} == {"10.0.0.1"}
+    assert {s.env["WORLD"] for s in started} == {"3"}
+    assert {s.args for s in started} == {"train.py --nodes 3"}
+
+
+def test_variables_without_a_counterpart_are_noted() -> None:
+    c = conv("echo $SLURM_ARRAY_JOB_ID $SLURM_TMPDIR\n")
+    (note,) = notes(c, "variable")
+    assert "SLURM_ARRAY_JOB_ID" in note.message and "SLURM_TMPDIR" in note.message
+    assert note.loses_meaning
