@@ -35,7 +35,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from slurm2sky._shell import (
+    CONTAINER_COMMANDS,
+    ENVIRONMENT_COMMANDS,
+    RESERVED_WORDS,
+    SLURM_COMMANDS,
     SPECIAL_WORDS,
+    STATE_COMMANDS,
+    WORKLOAD_LAUNCHERS,
+    WRAPPER_WORDS,
     Command,
     Segment,
     Statement,
@@ -173,75 +180,7 @@ _CLUSTER_PATH = re.compile(
 )
 _MODULE_INIT = re.compile(r"(?:modules?\.(?:sh|bash)|lmod\.(?:sh|bash)|/init/(?:bash|sh)\b)")
 _IP_QUERY = frozenset({"hostname", "ip", "ifconfig"})
-_SLURM_COMMANDS = frozenset(
-    {
-        "sbatch",
-        "squeue",
-        "sacct",
-        "sinfo",
-        "scancel",
-        "salloc",
-        "sstat",
-        "sattach",
-        "sbcast",
-        "sreport",
-        "sshare",
-        "sprio",
-        "strigger",
-    }
-)
-_ENVIRONMENT = frozenset(
-    {
-        "export",
-        "source",
-        ".",
-        "cd",
-        "pushd",
-        "popd",
-        "set",
-        "shopt",
-        "ulimit",
-        "umask",
-        "trap",
-        "alias",
-        "unalias",
-        "unset",
-        "declare",
-        "typeset",
-        "readonly",
-        "local",
-        "eval",
-        "module",
-        "ml",
-        "wait",
-        "sleep",
-        "exit",
-        "return",
-        "true",
-        "false",
-        ":",
-        "hash",
-        "mkdir",
-        "spack",
-        "conda",
-        "mamba",
-        "micromamba",
-        "[",
-        "[[",
-        "test",
-        "let",
-        "ray",
-        "nvidia-smi",
-        "renice",
-        "getopts",
-        "shift",
-    }
-)
 _CONDA_ENVIRONMENT = frozenset({"activate", "deactivate", "init", "config"})
-_WORKLOAD_LAUNCHERS = frozenset({"mpirun", "mpiexec", "mpiexec.hydra", "orterun", "prun"})
-_WRAPPER_WORDS = frozenset(
-    {"exec", "time", "nohup", "command", "builtin", "env", "stdbuf", "nice", "numactl", "timeout"}
-)
 #: The body may create an environment (see :func:`_is_creation`).
 _MAY_CREATE = re.compile(
     r"\b(?:pip3?|conda|mamba|micromamba|virtualenv|uv|poetry)\b|-m\s+(?:venv|pip)\b"
@@ -266,8 +205,6 @@ _INTERESTING = (
             "virtualenv",
             "uv",
             "poetry",
-            "singularity",
-            "apptainer",
             "ray",
             "scontrol",
             "export",
@@ -277,8 +214,9 @@ _INTERESTING = (
             "readonly",
         }
     )
-    | _WORKLOAD_LAUNCHERS
-    | _SLURM_COMMANDS
+    | WORKLOAD_LAUNCHERS
+    | SLURM_COMMANDS
+    | CONTAINER_COMMANDS
     | frozenset(f"python3.{minor}" for minor in range(6, 16))
     | frozenset(f"pip3.{minor}" for minor in range(6, 16))
 )
@@ -286,64 +224,13 @@ _INTERESTING = (
 
 #: With one node, the first words worth reading closely: keywords (for the depth) and the
 #: commands the converter rewrites or reports.
-_ONE_NODE_SPECIAL = frozenset(
-    {
-        "if",
-        "then",
-        "elif",
-        "else",
-        "fi",
-        "for",
-        "while",
-        "until",
-        "do",
-        "done",
-        "case",
-        "esac",
-        "select",
-        "function",
-        "in",
-        "time",
-        "exec",
-        "nohup",
-        "command",
-        "builtin",
-        "env",
-        "stdbuf",
-        "nice",
-        "numactl",
-        "timeout",
-        "source",
-        ".",
-        "module",
-        "ml",
-        "conda",
-        "mamba",
-        "micromamba",
-        "spack",
-        "srun",
-        "scontrol",
-        "sbatch",
-        "squeue",
-        "sacct",
-        "sinfo",
-        "scancel",
-        "salloc",
-        "sstat",
-        "sattach",
-        "sbcast",
-        "sreport",
-        "sshare",
-        "sprio",
-        "strigger",
-        "export",
-        "declare",
-        "typeset",
-        "readonly",
-        "local",
-        "singularity",
-        "apptainer",
-    }
+_ONE_NODE_SPECIAL = (
+    RESERVED_WORDS
+    | WRAPPER_WORDS
+    | SLURM_COMMANDS
+    | CONTAINER_COMMANDS
+    | {"srun", "scontrol", "source", ".", "module", "ml", "conda", "mamba", "micromamba"}
+    | {"spack", "export", "declare", "typeset", "readonly", "local"}
 )
 
 
@@ -516,9 +403,9 @@ class _Body:
                 self.assignment(segment, command)
             return "env"
         raw = words[index][0]
-        if raw in _WRAPPER_WORDS:
+        if raw in WRAPPER_WORDS:
             # wrappers: exec, time, nohup, env, timeout DURATION, …
-            while index < count - 1 and unquote(words[index][0]) in _WRAPPER_WORDS:
+            while index < count - 1 and unquote(words[index][0]) in WRAPPER_WORDS:
                 if words[index][0] == "timeout" and index + 2 < count:
                     index += 2
                     continue
@@ -531,7 +418,7 @@ class _Body:
         name = unquote(raw) if ("'" in raw or '"' in raw or "\\" in raw) else raw
         base = name.rsplit("/", 1)[-1] if "/" in name else name
         if base not in _INTERESTING:
-            if base in _ENVIRONMENT and name == base:
+            if base in ENVIRONMENT_COMMANDS and name == base:
                 return "env"
             return "work"
         if base == "srun":
@@ -556,7 +443,7 @@ class _Body:
         if _is_creation(plain):
             self.created = True
             return "create"
-        if base in _WORKLOAD_LAUNCHERS:
+        if base in WORKLOAD_LAUNCHERS:
             if self.multi:
                 self.result.hostfile = True
                 self.find(
@@ -597,7 +484,7 @@ class _Body:
                 once="apptainer",
             )
             return "work"
-        if base in _SLURM_COMMANDS:
+        if base in SLURM_COMMANDS:
             kind = "nested-sbatch" if base == "sbatch" else "slurm-command"
             message = (
                 "sbatch submits another Slurm job: convert that script too and launch it "
@@ -618,7 +505,7 @@ class _Body:
             if self.track_values or self.multi:
                 self.assignment(segment, command, index + 1)
             return "env"
-        if base in _ENVIRONMENT and name == base:
+        if base in ENVIRONMENT_COMMANDS and name == base:
             return "env"
         return "work"
 
@@ -1208,32 +1095,7 @@ def _original_word(words: Sequence[str], call: object, name: str) -> str | None:
 
 #: Commands whose effect setup needs before the environment it creates: where it is
 #: (cd), which variables and modules, which environment is active.
-_SETUP_CONTEXT = frozenset(
-    {
-        "export",
-        "source",
-        ".",
-        "cd",
-        "pushd",
-        "popd",
-        "set",
-        "shopt",
-        "ulimit",
-        "umask",
-        "unset",
-        "module",
-        "ml",
-        "conda",
-        "mamba",
-        "micromamba",
-        "spack",
-        "eval",
-        "declare",
-        "typeset",
-        "readonly",
-        "",
-    }
-)
+_SETUP_CONTEXT = STATE_COMMANDS | {""}
 
 
 def _context(statement: Statement) -> bool:

@@ -46,11 +46,9 @@ _TOKEN = re.compile(
 _LOGICAL = re.compile(
     r"""(?:[^'"\\\n`]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`|['"`])*""", re.S
 )
-#: First words that make a line worth reading closely: keywords, and the commands the
-#: converter rewrites or classifies (any other simple command is ordinary work).
-SPECIAL_WORDS = frozenset(
+#: bash(1) reserved words (with ``time``): they open, continue or close compound commands.
+RESERVED_WORDS = frozenset(
     {
-        # bash(1) reserved words
         "if",
         "then",
         "elif",
@@ -67,57 +65,15 @@ SPECIAL_WORDS = frozenset(
         "function",
         "in",
         "time",
-        # wrappers, environment and Slurm/launcher commands
-        "exec",
-        "nohup",
-        "command",
-        "builtin",
-        "env",
-        "stdbuf",
-        "nice",
-        "numactl",
-        "timeout",
-        "export",
-        "source",
-        "cd",
-        "pushd",
-        "popd",
-        "set",
-        "shopt",
-        "ulimit",
-        "umask",
-        "trap",
-        "alias",
-        "unalias",
-        "unset",
-        "declare",
-        "typeset",
-        "readonly",
-        "local",
-        "eval",
-        "module",
-        "ml",
-        "wait",
-        "sleep",
-        "exit",
-        "return",
-        "true",
-        "false",
-        "hash",
-        "mkdir",
-        "spack",
-        "conda",
-        "mamba",
-        "micromamba",
-        "test",
-        "let",
-        "ray",
-        "nvidia-smi",
-        "renice",
-        "getopts",
-        "shift",
-        "srun",
-        "scontrol",
+    }
+)
+#: Words before a command that leave the command what it is (``numactl`` included).
+WRAPPER_WORDS = frozenset(
+    {"exec", "time", "nohup", "command", "builtin", "env", "stdbuf", "nice", "numactl", "timeout"}
+)
+#: Slurm's commands other than ``srun`` and ``scontrol``.
+SLURM_COMMANDS = frozenset(
+    {
         "sbatch",
         "squeue",
         "sacct",
@@ -131,18 +87,76 @@ SPECIAL_WORDS = frozenset(
         "sshare",
         "sprio",
         "strigger",
-        "mpirun",
-        "mpiexec",
-        "orterun",
-        "prun",
-        "pip",
-        "pip3",
-        "virtualenv",
-        "uv",
-        "poetry",
-        "singularity",
-        "apptainer",
     }
+)
+#: Commands that change the state later commands run in: the directory, variables,
+#: shell options and limits, loaded modules, the active environment.
+STATE_COMMANDS = frozenset(
+    {
+        "export",
+        "source",
+        ".",
+        "cd",
+        "pushd",
+        "popd",
+        "set",
+        "shopt",
+        "ulimit",
+        "umask",
+        "unset",
+        "module",
+        "ml",
+        "conda",
+        "mamba",
+        "micromamba",
+        "spack",
+        "eval",
+        "declare",
+        "typeset",
+        "readonly",
+    }
+)
+#: Commands that only set up the environment (or wait), run on every node.
+ENVIRONMENT_COMMANDS = STATE_COMMANDS | frozenset(
+    {
+        "trap",
+        "alias",
+        "unalias",
+        "local",
+        "wait",
+        "sleep",
+        "exit",
+        "return",
+        "true",
+        "false",
+        ":",
+        "hash",
+        "mkdir",
+        "[",
+        "[[",
+        "test",
+        "let",
+        "ray",
+        "nvidia-smi",
+        "renice",
+        "getopts",
+        "shift",
+    }
+)
+#: Launchers of MPI and other parallel workloads.
+WORKLOAD_LAUNCHERS = frozenset({"mpirun", "mpiexec", "mpiexec.hydra", "orterun", "prun"})
+#: Commands (other than Slurm's) that run inside a container image.
+CONTAINER_COMMANDS = frozenset({"singularity", "apptainer"})
+#: First words that make a line worth reading closely: keywords, and the commands the
+#: converter rewrites or classifies (any other simple command is ordinary work).
+SPECIAL_WORDS = (
+    RESERVED_WORDS
+    | WRAPPER_WORDS
+    | (ENVIRONMENT_COMMANDS - {".", ":", "[", "[["})
+    | SLURM_COMMANDS
+    | (WORKLOAD_LAUNCHERS - {"mpiexec.hydra"})
+    | CONTAINER_COMMANDS
+    | {"srun", "scontrol", "pip", "pip3", "virtualenv", "uv", "poetry"}
 )
 #: A line with none of these characters is a plain list of words.
 _PLAIN = re.compile(r"[^'\"\\`;&|()<>#\n]*\Z")

@@ -441,6 +441,13 @@ class _Converter:
     def dispose(self, index: int, disposition: str) -> None:
         self.dispositions.setdefault(index, disposition)
 
+    def dispose_as_note(
+        self, index: int, d: Any, kind: str, message: str, loses: bool, field: str = ""
+    ) -> None:
+        """Directive ``index`` (``d``) becomes the note ``kind`` (disposition ``note:kind``)."""
+        self.dispose(index, "note:" + kind)
+        self.note(d.line, d.spelled, kind, message, loses, field)
+
     def value_of(self, name: str) -> Any | None:
         return self.options.get(name)
 
@@ -607,25 +614,24 @@ class _Converter:
             problem = self.problem_at.get((d.line, d.column))
             kind = getattr(problem, "kind", "")
             if kind == "site-option":
-                self.dispose(index, "note:site-option")
-                self.note(
-                    d.line,
-                    spelled,
+                self.dispose_as_note(
+                    index,
+                    d,
                     "site-option",
                     _problem_text(problem)
                     + (" A site plugin's option has no SkyPilot equivalent."),
                     True,
                 )
             else:
-                self.dispose(index, "note:sbatch-rejects")
                 text = _problem_text(problem) if problem else "sbatch does not accept it."
-                self.note(d.line, spelled, "sbatch-rejects", text + " It is not converted.", True)
+                self.dispose_as_note(
+                    index, d, "sbatch-rejects", text + " It is not converted.", True
+                )
             return
         if d.component:
-            self.dispose(index, "note:foreign")
-            self.note(
-                d.line,
-                spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "foreign",
                 f"{spelled} belongs to het-job component "
                 f"{d.component}; SkyPilot runs one kind of node per task: convert that "
@@ -638,10 +644,9 @@ class _Converter:
             where = (
                 f"line {winner.line}" if winner is not None and winner.line else "the command line"
             )
-            self.dispose(index, "note:overridden")
-            self.note(
-                d.line,
-                spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "overridden",
                 f"{spelled} is replaced by {winner.spelled if winner else 'a later one'} "
                 f"({where}): the last one wins.",
@@ -651,10 +656,9 @@ class _Converter:
         problem = self.problem_at.get((d.line, d.column))
         if problem is not None:
             if getattr(problem, "kind", "") in _REJECTED_VALUE:
-                self.dispose(index, "note:sbatch-rejects")
-                self.note(
-                    d.line,
-                    spelled,
+                self.dispose_as_note(
+                    index,
+                    d,
                     "sbatch-rejects",
                     _problem_text(problem) + " It is not converted.",
                     True,
@@ -670,10 +674,9 @@ class _Converter:
         if isinstance(category, OptionCategoryRow):
             self.category_option(index, d, category)
             return
-        self.dispose(index, "note:no-equivalent")
-        self.note(
-            d.line,
-            spelled,
+        self.dispose_as_note(
+            index,
+            d,
             "no-equivalent",
             f"{spelled} has no SkyPilot equivalent and no row in the mappings file.",
             True,
@@ -702,10 +705,9 @@ class _Converter:
         """``config.slurm.sbatch_options`` (long name; ``true`` for a flag)."""
         name = d.option
         if name in SKYPILOT_PROTECTED_SBATCH_OPTIONS:
-            self.dispose(index, "note:protected")
-            self.note(
-                d.line,
-                d.spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "protected",
                 f"{d.spelled}: SkyPilot writes --{name} "
                 "itself on its Slurm infra and ignores it in sbatch_options.",
@@ -716,10 +718,9 @@ class _Converter:
         if name == "time" and isinstance(value, str):
             converted = skypilot_time(value)
             if converted is None:
-                self.dispose(index, "note:sbatch-rejects")
-                self.note(
-                    d.line,
-                    d.spelled,
+                self.dispose_as_note(
+                    index,
+                    d,
                     "sbatch-rejects",
                     f"{d.spelled} is not a time sbatch accepts.",
                     True,
@@ -805,28 +806,30 @@ class _Converter:
     def option_cpus_per_task(self, index: int, d: Any) -> None:
         self.field(index, "resources.cpus")
 
-    def option_cpus_per_gpu(self, index: int, d: Any) -> None:
+    def per_gpu_option(self, index: int, d: Any, path: str, asks_for: str) -> None:
+        """An amount per GPU (``path`` its field): without GPUs it asks for ``asks_for``."""
         if not self.layout.gpus:
-            self.dispose(index, "note:no-equivalent")
-            self.note(
-                d.line,
-                d.spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "no-equivalent",
-                f"{d.spelled} without a GPU request asks for nothing.",
+                f"{d.spelled} without a GPU request asks for {asks_for}.",
                 False,
             )
             return
-        self.field(index, "resources.cpus")
+        self.field(index, path)
+
+    def option_cpus_per_gpu(self, index: int, d: Any) -> None:
+        self.per_gpu_option(index, d, "resources.cpus", "nothing")
 
     def option_mincpus(self, index: int, d: Any) -> None:
         self.field(index, "resources.cpus")
 
     def option_mem(self, index: int, d: Any) -> None:
         if self.layout.memory_mib == 0:
-            self.dispose(index, "note:approximation")
-            self.note(
-                d.line,
-                d.spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "approximation",
                 "--mem=0 asks for all the memory of "
                 "each node; a SkyPilot node is the job's alone, so the task sets no "
@@ -841,17 +844,7 @@ class _Converter:
         self.field(index, "resources.memory")
 
     def option_mem_per_gpu(self, index: int, d: Any) -> None:
-        if not self.layout.gpus:
-            self.dispose(index, "note:no-equivalent")
-            self.note(
-                d.line,
-                d.spelled,
-                "no-equivalent",
-                f"{d.spelled} without a GPU request asks for no memory.",
-                False,
-            )
-            return
-        self.field(index, "resources.memory")
+        self.per_gpu_option(index, d, "resources.memory", "no memory")
 
     def gpu_option(self, index: int, d: Any) -> None:
         if self.gpu_source and self.gpu_source != d.option:
@@ -867,8 +860,7 @@ class _Converter:
             )
             return
         if not self.layout.gpus:
-            self.dispose(index, "note:no-equivalent")
-            self.note(d.line, d.spelled, "no-equivalent", f"{d.spelled} asks for no GPU.", False)
+            self.dispose_as_note(index, d, "no-equivalent", f"{d.spelled} asks for no GPU.", False)
             return
         self.field(index, "resources.accelerators")
 
@@ -937,10 +929,9 @@ class _Converter:
         mib = self.number("tmp", grammar.parse_memory) or 0
         gb = math.ceil(mib / 1024)
         if gb <= 256:
-            self.dispose(index, "note:approximation")
-            self.note(
-                d.line,
-                d.spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "approximation",
                 f"{d.spelled} ({gb} GB) fits on "
                 "SkyPilot's default disk (256 GB), so disk_size is left at the default.",
@@ -1032,8 +1023,7 @@ class _Converter:
         try:
             self.array = grammar.parse_array(d.value or "")
         except ValueError as error:
-            self.dispose(index, "note:sbatch-rejects")
-            self.note(d.line, d.spelled, "sbatch-rejects", f"{error} It is not converted.", True)
+            self.dispose_as_note(index, d, "sbatch-rejects", f"{error} It is not converted.", True)
             return
         self.num_jobs = self.array.count
         self.field(index, "launch")
@@ -1053,8 +1043,7 @@ class _Converter:
         try:
             spec = grammar.parse_export(d.value or "")
         except ValueError as error:
-            self.dispose(index, "note:sbatch-rejects")
-            self.note(d.line, d.spelled, "sbatch-rejects", f"{error}.", True)
+            self.dispose_as_note(index, d, "sbatch-rejects", f"{error}.", True)
             return
         bad = [
             name
@@ -1128,10 +1117,9 @@ class _Converter:
     def option_container_image(self, index: int, d: Any) -> None:
         image = _docker_image(d.value or "")
         if image is None:
-            self.dispose(index, "note:container")
-            self.note(
-                d.line,
-                d.spelled,
+            self.dispose_as_note(
+                index,
+                d,
                 "container",
                 f"{d.spelled} names an enroot squashfs "
                 "file, which SkyPilot cannot run: push the image to a registry and set "
@@ -1159,10 +1147,9 @@ class _Converter:
         self.output_option(index, d, "standard error")
 
     def output_option(self, index: int, d: Any, what: str) -> None:
-        self.dispose(index, "note:no-equivalent")
-        self.note(
-            d.line,
-            d.spelled,
+        self.dispose_as_note(
+            index,
+            d,
             "no-equivalent",
             f"{d.spelled}: SkyPilot keeps the job's "
             f"{what} itself (sky jobs logs <job_id>). To keep a copy in a file, "
@@ -1573,10 +1560,9 @@ class _Converter:
         for index in range(len(self.script.directives)):
             if index not in self.dispositions:  # pragma: no cover - every path disposes
                 directive = self.script.directives[index]
-                self.dispose(index, "note:not-converted")
-                self.note(
-                    directive.line,
-                    directive.spelled,
+                self.dispose_as_note(
+                    index,
+                    directive,
                     "not-converted",
                     f"{directive.spelled} is not converted.",
                     True,

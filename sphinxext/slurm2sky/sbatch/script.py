@@ -657,28 +657,26 @@ def _whole_script_checks(reader: _Reader, text: str) -> str:
             "#!/bin/bash (or another interpreter) as the very first bytes of the file",
             "no-shebang",
         )
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        reader.problem(
-            line,
-            1,
-            "",
+    for needle, message, hint, kind in (
+        (
+            "\x00",
             "The Slurm batch script contains a NULL character '\\0'",
             "a text file without NUL bytes",
             "nul",
-        )
-    if "\r\n" in text:
-        line = text.count("\n", 0, text.index("\r\n")) + 1
-        reader.problem(
-            line,
-            1,
-            "",
+        ),
+        (
+            "\r\n",
             "Batch script contains DOS line breaks (\\r\\n) instead of expected UNIX line "
             "breaks (\\n)"
             " (read here as if they were \\n)",
             "convert it with dos2unix",
             "crlf",
-        )
+        ),
+    ):
+        if needle in text:
+            line = text.count("\n", 0, text.index(needle)) + 1
+            reader.problem(line, 1, "", message, hint, kind)
+    if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     if len(text) * 4 > DEFAULT_SCRIPT_LIMIT:
         size = len(text.encode("utf-8", "surrogatepass"))
