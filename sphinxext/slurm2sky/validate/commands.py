@@ -276,14 +276,8 @@ class _Scanner:
                 i = self._double_quoted(i + 1, end, out)
                 quoted = True
                 continue
-            if char == "`":
-                close = self._match_backquote(i + 1, end)
-                self.scan(i + 1, close)
-                out.append(text[i : close + 1])
-                i = close + 1
-                continue
-            if char == "$":
-                i = self._dollar(i, end, out)
+            if char in "`$":
+                i = self._expansion(i, end, out)
                 continue
             if char == "<":
                 match = _PLACEHOLDER.match(text, i, end)
@@ -312,18 +306,22 @@ class _Scanner:
                     out.append(following)
                     i += 2
                     continue
-            if char == "`":
-                close = self._match_backquote(i + 1, end)
-                self.scan(i + 1, close)
-                out.append(text[i : close + 1])
-                i = close + 1
-                continue
-            if char == "$":
-                i = self._dollar(i, end, out)
+            if char in "`$":
+                i = self._expansion(i, end, out)
                 continue
             out.append(char)
             i += 1
         return end
+
+    def _expansion(self, i: int, end: int, out: list[str]) -> int:
+        """A command substitution in backquotes or a ``$`` expansion at ``i``: appended as
+        written, the commands inside scanned; returns the index after it."""
+        if self.text[i] == "`":
+            close = self._match_backquote(i + 1, end)
+            self.scan(i + 1, close)
+            out.append(self.text[i : close + 1])
+            return close + 1
+        return self._dollar(i, end, out)
 
     def _dollar(self, i: int, end: int, out: list[str]) -> int:
         """An expansion at ``i`` (a ``$``): appended as written; ``$(…)`` is scanned."""
