@@ -142,9 +142,25 @@ def test_usage_errors_exit_2(args: tuple[str, ...], message: str, scripts: Path)
     assert "Traceback" not in result.stderr
 
 
-def test_several_scripts_need_a_directory(scripts: Path) -> None:
+def test_several_scripts_need_a_directory(scripts: Path, tmp_path: Path) -> None:
     result = run(str(scripts / "train.sh"), str(scripts / "sweep.sbatch"))
     assert result.returncode == 2 and "-o DIR" in result.stderr
+    one = tmp_path / "one.yaml"
+    result = run("-o", str(one), str(scripts / "train.sh"), str(scripts / "sweep.sbatch"))
+    assert result.returncode == 2 and "need a directory, not a file" in result.stderr
+    assert not one.exists()
+
+
+def test_binary_file_is_not_a_script(tmp_path: Path) -> None:
+    binary = tmp_path / "bin.sh"
+    binary.write_bytes(b"\x7fELF\x02\x01\x00\x00binary")
+    result = run(str(binary))
+    assert result.returncode == 2 and "a binary file, not a batch script" in result.stderr
+
+
+def test_workdir_is_where_sky_runs(scripts: Path, tmp_path: Path) -> None:
+    result = run(str(scripts / "train.sh"), cwd=tmp_path)
+    assert load(result.stdout)["workdir"] == "."
 
 
 def test_nothing_from_the_script_is_run(tmp_path: Path) -> None:

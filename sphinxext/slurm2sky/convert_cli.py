@@ -16,7 +16,8 @@ directory (every file in it, not recursing, that starts with ``#!`` or holds an
 ``#SBATCH`` line): ``-o DIR`` is required; each script becomes ``DIR/<name>.yaml``
 (``.json`` with ``--format json``), and a summary follows.
 
-Nothing from the scripts is ever run.
+The task's ``workdir`` is ``.``: the directory ``sky`` is run from, as ``sbatch`` runs a job
+from the directory it was submitted from. Nothing from the scripts is ever run.
 
 Exit codes: 0 converted; 1 with ``--strict``, some note says the task does not keep the
 script's meaning (every file is still written); 2 the command line is wrong or a script
@@ -192,9 +193,12 @@ def _read(name: str) -> str:
     if name == "-":
         return sys.stdin.read()
     try:
-        return Path(name).read_bytes().decode("utf-8", errors="surrogateescape")
+        data = Path(name).read_bytes()
     except OSError as error:
         raise UsageError(f"{name}: cannot be read: {error.strerror}") from None
+    if b"\0" in data[:65536]:
+        raise UsageError(f"{name}: a binary file, not a batch script (it holds NUL bytes)")
+    return data.decode("utf-8", errors="surrogateescape")
 
 
 def _render(conversion: Conversion, fmt: str) -> str:
@@ -223,7 +227,14 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
         target = Path(args.out) if args.out else None
         if several and target is None:
             raise UsageError("several scripts: give an output directory with -o DIR")
-        if several and target is not None and target.exists() and not target.is_dir():
+        if (
+            several
+            and target is not None
+            and (
+                (target.exists() and not target.is_dir())
+                or (not target.exists() and target.suffix in (".yaml", ".yml", ".json"))
+            )
+        ):
             raise UsageError(f"-o {target}: several scripts need a directory, not a file")
         texts = [(name, _read(name)) for name in names]
     except UsageError as error:
@@ -237,13 +248,11 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
     for name, text in texts:
         path = "<stdin>" if name == "-" else name
         script = parse_script(text, path=path, command_line=sbatch_options)
-        workdir = "." if name == "-" else str(Path(name).resolve().parent)
         conversion = convert(
             script,
             gpu_type=args.gpu_type,
             infra=args.infra,
             partition_map=partition_map,
-            workdir=workdir,
         )
         rendered = _render(conversion, args.format)
         _report(path, conversion, err)
