@@ -505,3 +505,13 @@ def test_variables_without_a_counterpart_are_noted() -> None:
     (note,) = notes(c, "variable")
     assert "SLURM_ARRAY_JOB_ID" in note.message and "SLURM_TMPDIR" in note.message
     assert note.loses_meaning
+
+
+def test_srun_with_an_unknown_option_keeps_its_command() -> None:
+    from slurm2sky.convert import convert
+    from slurm2sky.sbatch import parse_script
+
+    text = "#!/bin/bash\n#SBATCH -N2 --ntasks-per-node=2\nsrun --foo python e.py\n"
+    conversion = convert(parse_script(text, path="x.sh"))
+    assert "python e.py" in conversion.task["run"]
+    assert any("--foo" in note.message for note in conversion.notes)

@@ -388,7 +388,25 @@ def test_parse_srun() -> None:
 def test_parse_srun_with_pyxis_and_problems() -> None:
     call = parse_srun(["--container-image=nvcr.io#nvidia/pytorch:24.01-py3", "--bogus", "x"])
     assert call.options["container-image"] == "nvcr.io#nvidia/pytorch:24.01-py3"
-    assert call.problems == ("unrecognized option '--bogus'",)
+    assert call.problems == (
+        "unrecognized option '--bogus'; it is taken as a flag, and the next word starts "
+        "the command",
+    )
+    assert call.command == ("x",)
     call = parse_srun(["-l", "--", "hostname"])
     assert dict(call.options) == {"label": None}
     assert call.command == ("hostname",)
+
+
+def test_srun_unknown_option_does_not_swallow_the_command() -> None:
+    """A word after an option srun does not know starts the command (found by a review:
+    ``srun --foo python e.py`` lost ``python``)."""
+    from slurm2sky.sbatch import parse_srun
+
+    call = parse_srun(["--foo", "python", "e.py"])
+    assert call.command == ("python", "e.py")
+    assert "unrecognized option '--foo'" in call.problems[0]
+    call = parse_srun(["--unknownopt", "-N", "2", "python", "e.py"])
+    assert dict(call.options) == {"nodes": "2"} and call.command == ("python", "e.py")
+    call = parse_srun(["--foo=3", "python"])
+    assert call.command == ("python",)

@@ -974,36 +974,57 @@ def parse_srun(argv: Sequence[str], *, pyxis: bool = True) -> SrunCall:
     directives: list[Directive] = []
     problems: list[str] = []
     command: tuple[str, ...] = ()
-    for event in getopt_long(argv, table):
-        if event.kind == "stray":
-            command = tuple(argv[event.index :])
-            break
-        if event.kind == "end":
-            command = tuple(argv[event.index + 1 :])
-            break
-        option = event.spec.canonical if event.spec is not None else None
-        directives.append(
-            Directive(
-                option,
-                event.value,
-                event.spelled,
-                0,
-                event.index + 1,
-                "command-line",
-                value_column=(event.value_index or 0) + 1 if event.value_index is not None else 0,
-                tokens=tuple((0, i + 1) for i in event.words),
+    start = 0  # getopt restarts here after an unknown option taken as a flag
+    while start is not None:
+        words, offset, start = argv[start:], start, None
+        for event in getopt_long(words, table):
+            index = offset + event.index
+            if event.kind == "stray":
+                command = tuple(argv[index:])
+                break
+            if event.kind == "end":
+                command = tuple(argv[index + 1 :])
+                break
+            guessed = (
+                event.kind in ("unknown", "ambiguous")
+                and len(event.words) > 1
+                and "=" not in argv[index]
             )
-        )
-        if event.kind == "option" and option is not None:
-            options.pop(option, None)
-            options[option] = event.value
-        elif event.kind == "ambiguous":
-            names = " ".join(f"'--{c.name}'" for c in event.candidates)
-            problems.append(f"option '{event.name}' is ambiguous; possibilities: {names}")
-        elif event.kind == "unknown":
-            problems.append(f"unrecognized option '{event.name}'")
-        elif event.kind == "missing-argument":
-            problems.append(f"option '{event.name}' requires an argument")
-        elif event.kind == "unexpected-argument":
-            problems.append(f"option '{event.name}' doesn't allow an argument")
+            option = event.spec.canonical if event.spec is not None else None
+            directives.append(
+                Directive(
+                    option,
+                    None if guessed else event.value,
+                    argv[index] if guessed else event.spelled,
+                    0,
+                    index + 1,
+                    "command-line",
+                    value_column=(offset + event.value_index + 1)
+                    if event.value_index is not None and not guessed
+                    else 0,
+                    tokens=((0, index + 1),)
+                    if guessed
+                    else tuple((0, offset + i + 1) for i in event.words),
+                )
+            )
+            # A word after an option srun does not know is more likely the command than
+            # the option's value (srun itself would refuse the line): read on from it.
+            flag = (
+                "; it is taken as a flag, and the next word starts the command" if guessed else ""
+            )
+            if event.kind == "option" and option is not None:
+                options.pop(option, None)
+                options[option] = event.value
+            elif event.kind == "ambiguous":
+                names = " ".join(f"'--{c.name}'" for c in event.candidates)
+                problems.append(f"option '{event.name}' is ambiguous; possibilities: {names}{flag}")
+            elif event.kind == "unknown":
+                problems.append(f"unrecognized option '{event.name}'{flag}")
+            elif event.kind == "missing-argument":
+                problems.append(f"option '{event.name}' requires an argument")
+            elif event.kind == "unexpected-argument":
+                problems.append(f"option '{event.name}' doesn't allow an argument")
+            if guessed:
+                start = offset + event.words[1]
+                break
     return SrunCall(MappingProxyType(options), tuple(directives), command, tuple(problems))
