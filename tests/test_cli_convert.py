@@ -104,6 +104,10 @@ def test_directory_into_output_folder_with_summary(scripts: Path, tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["sweep.yaml", "train.yaml"]
     assert f"converted 2 scripts into {out}" in result.stderr
+    assert (
+        f"skipped 1 that are not batch scripts (no #! and no #SBATCH line): {scripts / 'README.md'}"
+        in (result.stderr)
+    )
 
 
 def test_json_format(scripts: Path) -> None:
@@ -132,6 +136,8 @@ def test_strict_exit_code_follows_lost_meaning(scripts: Path) -> None:
         ((), "no script given"),
         (("missing.sh",), "missing.sh: cannot be read"),
         (("--partition-map", "gpu", "x.sh"), "--partition-map takes NAME=INFRA"),
+        (("--partition-map", "gpu=nowhere/xyz", "x.sh"), "'nowhere/xyz' is not an infra"),
+        (("--infra", "mycloud", "x.sh"), "--infra: 'mycloud' is not an infra SkyPilot accepts"),
         (("-", "-"), "standard input (-) can be read once"),
     ],
 )

@@ -155,6 +155,23 @@ def split_sbatch_options(words: Sequence[str]) -> tuple[list[str], list[str]]:
     return options, scripts
 
 
+def check_infra(infra: str, where: str) -> str:
+    """``infra`` if SkyPilot accepts it (the ``infra`` pattern of the targeted release's
+    resources schema, from the embedded snapshot); :class:`UsageError` otherwise."""
+    import re
+
+    from slurm2sky.validate import snapshot
+
+    pattern = snapshot()["schemas"]["resources"]["properties"]["infra"]["pattern"]
+    if re.fullmatch(pattern, infra) is None:
+        raise UsageError(
+            f"{where}: {infra!r} is not an infra SkyPilot accepts; valid: a cloud, optionally "
+            "with region and zone (aws, gcp/us-central1), kubernetes[/<context>], "
+            "slurm/<cluster>[/<partition>], or ssh/<pool>"
+        )
+    return infra
+
+
 def _partition_map(values: Sequence[str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for value in values:
@@ -163,7 +180,7 @@ def _partition_map(values: Sequence[str]) -> dict[str, str]:
             raise UsageError(
                 f"--partition-map takes NAME=INFRA, e.g. gpu=kubernetes/ctx; got {value!r}"
             )
-        result[name] = infra
+        result[name] = check_infra(infra, f"--partition-map {value}")
     return result
 
 
@@ -175,18 +192,26 @@ def _looks_like_script(path: Path) -> bool:
     return head.startswith(b"#!") or b"\n#SBATCH" in head or head.startswith(b"#SBATCH")
 
 
-def _expand(scripts: Sequence[str]) -> list[str]:
+def _expand(scripts: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(the scripts to convert, the entries of named directories that are skipped)."""
     expanded: list[str] = []
+    skipped: list[str] = []
     for name in scripts:
         path = Path(name)
         if name != "-" and path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and _looks_like_script(p))
+            entries = sorted(path.iterdir())
+            found = [p for p in entries if p.is_file() and _looks_like_script(p)]
             if not found:
                 raise UsageError(f"{name}: no batch script in this directory")
             expanded.extend(str(p) for p in found)
+            skipped.extend(
+                str(p) + ("/ (a directory: not searched)" if p.is_dir() else "")
+                for p in entries
+                if p not in found
+            )
         else:
             expanded.append(name)
-    return expanded
+    return expanded, skipped
 
 
 def _read(name: str) -> str:
@@ -220,7 +245,9 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
         if not scripts:
             raise UsageError("no script given: name a batch script, a directory or -")
         partition_map = _partition_map(args.partition_map)
-        names = _expand(scripts)
+        if args.infra:
+            check_infra(args.infra, "--infra")
+        names, skipped = _expand(scripts)
         if names.count("-") > 1:
             raise UsageError("standard input (-) can be read once")
         several = len(names) > 1
@@ -281,4 +308,10 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
             f"refuse, {lost} that lose meaning; notes: {summary or 'none'}",
             file=err,
         )
+        if skipped:
+            print(
+                f"skipped {len(skipped)} that are not batch scripts (no #! and no #SBATCH "
+                "line): " + ", ".join(skipped),
+                file=err,
+            )
     return EXIT_STRICT if args.strict and lost else EXIT_OK
