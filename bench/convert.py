@@ -20,27 +20,13 @@ scripts, notes by kind, dispositions by kind. Prints figures only; never asserts
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "sbatch-dev"
-
-
-def best(repeat: int, run: Callable[[], Any]) -> float:
-    """The fastest of ``repeat`` runs, in seconds (garbage collected between runs)."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DEFAULT_CORPUS, best, read_corpus
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,11 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from slurm2sky.emit import emit_yaml
     from slurm2sky.sbatch import parse_script
 
-    paths = sorted(args.corpus.glob("*.sh"))
-    if not paths:
+    texts = read_corpus(args.corpus)
+    if not texts:
         print(f"no scripts in {args.corpus}", file=sys.stderr)
         return 2
-    texts = [(p.name, p.read_bytes().decode("utf-8", errors="replace")) for p in paths]
     count = len(texts)
     size = sum(len(t) for _, t in texts)
     print(f"corpus: {count} scripts, {size / 1e6:.1f} MB, in {args.corpus}")
@@ -89,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("parse + convert", parse_convert_all, 10_000),
         ("parse + convert + YAML text", full_all, 500),
     ):
-        seconds = best(args.repeat, run)
+        seconds = best(run, args.repeat)
         rate = count / seconds
         goal = (
             f"  (target {target:,}/s: {'met' if rate >= target else 'NOT met'})" if target else ""
@@ -105,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     body = "module" + body
     big = header + "\n" + body * (1_000_000 // max(len(body), 1) + 1)
     big = big[: big.rfind("\n", 0, 1_000_000) + 1]
-    seconds = best(args.repeat, lambda: emit_yaml(convert(parse_script(big, path="big.sh"))))
-    parse_seconds = best(args.repeat, lambda: parse_script(big, path="big.sh"))
+    seconds = best(lambda: emit_yaml(convert(parse_script(big, path="big.sh"))), args.repeat)
+    parse_seconds = best(lambda: parse_script(big, path="big.sh"), args.repeat)
     print(
         f"\n1 MB script ({len(big):,} characters, {big.count(chr(10)):,} lines): "
         f"parse + convert + YAML {seconds:.2f} s (parse {parse_seconds:.2f} s) "

@@ -19,17 +19,14 @@ Prints figures only; tests never time anything.
 from __future__ import annotations
 
 import argparse
-import os
-import time
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 from slurm2sky.sbatch import parse_script
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = Path(
-    os.environ.get("SLURM2SKY_CORPUS", REPO.parent / "shared" / "corpus" / "sbatch-dev")
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DEFAULT_CORPUS, best, read_corpus
+
 MB = 1024 * 1024
 
 TYPICAL = [
@@ -67,15 +64,6 @@ def shapes(size: int) -> dict[str, str]:
     }
 
 
-def best(func: Callable[[], object], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        runs.append(time.perf_counter() - start)
-    return min(runs)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -83,10 +71,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.corpus.is_dir():
-        texts = [
-            p.read_bytes().decode("utf-8", "surrogateescape")
-            for p in sorted(args.corpus.glob("*.sh"))
-        ]
+        texts = [text for _, text in read_corpus(args.corpus)]
 
         def run() -> None:
             for text in texts:
