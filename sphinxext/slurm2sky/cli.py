@@ -262,7 +262,6 @@ def _unreadable(name: str, problem: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
     try:
         if words[:1] == ["convert"]:
             # convert reads sbatch's own options, which argparse cannot know: it splits
@@ -270,6 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from slurm2sky import convert_cli
 
             return convert_cli.main(words[1:])
+        parser = _parser()
         args = parser.parse_args(words)
         if args.command == "mappings":
             return _mappings(args)

@@ -59,8 +59,6 @@ OWN_OPTIONS = {
     "--help": False,
 }
 
-HELP = "convert sbatch scripts to SkyPilot task YAML"
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of this command's own options (sbatch's are split off first)."""

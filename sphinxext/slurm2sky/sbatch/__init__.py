@@ -10,10 +10,9 @@ for the parser and for checks of the mappings file.
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from importlib import resources
 
+from slurm2sky.sbatch.getopt import sbatch_table
 from slurm2sky.sbatch.script import (
     BatchScript,
     Directive,
@@ -40,13 +39,12 @@ def option_table() -> dict[str, dict[str, int | str | None]]:
 
     Returns ``{long_name: {"argument": 0|1|2, "short": letter or None, "id": str}}``
     where ``argument`` is getopt_long's ``has_arg`` (0 none, 1 required, 2 optional)
-    and ``id`` names the option sbatch sets (its short letter or its ``LONG_OPT_*``
-    code; two long names with one ``id`` are one option under two names).
+    and ``id`` names the option sbatch sets (its short letter, its ``LONG_OPT_*`` code,
+    or ``pyxis:<name>`` for a pyxis option without one; two long names with one ``id``
+    are one option under two names). A view of :func:`~slurm2sky.sbatch.getopt.sbatch_table`.
     Source: Slurm ``src/common/slurm_opt.c`` (sbatch) and pyxis ``args.c``.
     """
-    data = json.loads(resources.files(__package__).joinpath("options.json").read_text("utf-8"))
-    table: dict[str, dict[str, int | str | None]] = {}
-    for name, argument, code in data["sbatch"]["long"] + data["pyxis"]["long"]:
-        short = code if isinstance(code, str) and len(code) == 1 else None
-        table[name] = {"argument": argument, "short": short, "id": code or name}
-    return table
+    return {
+        spec.name: {"argument": spec.argument, "short": spec.short, "id": spec.id}
+        for spec in sbatch_table().specs
+    }

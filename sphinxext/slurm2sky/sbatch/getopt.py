@@ -108,7 +108,9 @@ class OptionTable:
         return result
 
 
+@cache
 def _load() -> dict:
+    """``options.json``, read once."""
     return json.loads(resources.files(__package__).joinpath("options.json").read_text("utf-8"))
 
 
