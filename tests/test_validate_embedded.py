@@ -316,6 +316,16 @@ def test_envs_without_value_is_invalid_as_in_skypilot() -> None:
             "Missing from envs: ['SKYPILOT_DOCKER_PASSWORD', 'SKYPILOT_DOCKER_SERVER']",
         ),
         (
+            "secrets:\n  SKYPILOT_DOCKER_SERVER: s\nrun: x\n",
+            "Missing from secrets: ['SKYPILOT_DOCKER_PASSWORD', 'SKYPILOT_DOCKER_USERNAME']",
+        ),
+        (
+            "envs:\n  SKYPILOT_DOCKER_USERNAME: u\n"
+            "secrets:\n  SKYPILOT_DOCKER_PASSWORD: p\nrun: x\n",
+            "not split across both. Found in envs: ['SKYPILOT_DOCKER_USERNAME'], Found in "
+            "secrets: ['SKYPILOT_DOCKER_PASSWORD']",
+        ),
+        (
             "resources:\n  hooks:\n    - run: x\n",
             "Lifecycle hooks live under top-level `config.hooks:`",
         ),

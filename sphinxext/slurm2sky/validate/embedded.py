@@ -148,11 +148,12 @@ _STORAGE_POPPED = frozenset(
 # Schemas and validators (built once per process)
 
 
-@cache
-def _schemas() -> dict[str, Any]:
-    from slurm2sky.validate import snapshot
+def _schemas() -> Mapping[str, Any]:
+    """The snapshot's schemas, from the copy :mod:`~slurm2sky.validate.commands` reads
+    once per process (shared: do not modify)."""
+    from slurm2sky.validate.commands import snapshot_data
 
-    return snapshot()["schemas"]
+    return snapshot_data()["schemas"]
 
 
 @cache
@@ -587,22 +588,17 @@ class _TaskCheck:
                 "structure",
                 at_key=True,
             )
-        elif in_envs and len(in_envs) != len(every):
-            self.add(
-                "Docker login variables must be specified together in envs. Missing from "
-                f"envs: {sorted(every - in_envs)}",
-                ("envs", sorted(in_envs)[0]),
-                "structure",
-                at_key=True,
-            )
-        elif in_secrets and len(in_secrets) != len(every):
-            self.add(
-                "Docker login variables must be specified together in secrets. Missing from "
-                f"secrets: {sorted(every - in_secrets)}",
-                ("secrets", sorted(in_secrets)[0]),
-                "structure",
-                at_key=True,
-            )
+            return
+        # At most one of the two is non-empty here: SkyPilot's two "in <where>" messages.
+        for where, found in (("envs", in_envs), ("secrets", in_secrets)):
+            if found and found != every:
+                self.add(
+                    f"Docker login variables must be specified together in {where}. "
+                    f"Missing from {where}: {sorted(every - found)}",
+                    (where, sorted(found)[0]),
+                    "structure",
+                    at_key=True,
+                )
 
     def _file_mounts(
         self,
