@@ -22,15 +22,22 @@ class Problem:
     message: str
     hint: str
 
-    def __str__(self) -> str:
-        location = self.file if self.line <= 0 else f"{self.file}:{self.line}:{self.column}"
-        text = f"{location}: "
-        if self.key:
-            text += f"{self.key}: "
+    @property
+    def location(self) -> str:
+        """``file:line:column``, or ``file`` when the whole file is concerned."""
+        return self.file if self.line <= 0 else f"{self.file}:{self.line}:{self.column}"
+
+    @property
+    def description(self) -> str:
+        """Everything but the location: ``key: what is wrong — valid: what would be``."""
+        text = f"{self.key}: " if self.key else ""
         text += self.message
         if self.hint:
             text += f" — valid: {self.hint}"
         return text
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.description}"
 
 
 class SourceError(Exception):

@@ -63,14 +63,9 @@ def _load_at_builder_inited(app: Sphinx) -> None:
         get_mappings(path)
     except SourceError as error:
         for problem in error.problems:
-            location = (
-                problem.file
-                if problem.line <= 0
-                else f"{problem.file}:{problem.line}:{problem.column}"
-            )
             logger.error(
-                str(problem).removeprefix(location + ": "),
-                location=location,
+                problem.description,
+                location=problem.location,
                 type="slurm2sky",
                 subtype="mappings",
             )

@@ -506,8 +506,7 @@ class _Page:
                     + ", ".join(MARKER_KINDS),
                 )
                 return
-        elif caption_kind(caption):
-            kind = caption_kind(caption)
+        elif kind := caption_kind(caption):
             how = f"the caption {caption!r}"
         if kind in ("partial", "none"):
             what = (
@@ -828,12 +827,8 @@ def check_mappings(
     file = str(mappings.path)
     lines = page.sources.lines(file) or []
 
-    def locate(text: str, anchor: int) -> Callable[[int, int], tuple[int, int]]:
-        located = _locate_words(text, lines, anchor)
-        return located if located else (lambda _line, _column: (anchor, 0))
-
     def full(text: str, anchor: int) -> None:
-        page.commands(text, locate(text, anchor), file, prompt=False, prose=False)
+        page.commands(text, _LazyLocator(text, lines, anchor), file, prompt=False, prose=False)
 
     for row in mappings.commands:
         anchor = _key_line(lines, row.line, "skypilot")
@@ -860,7 +855,9 @@ def check_mappings(
                 for literal in _INLINE_LITERAL.finditer(value):
                     text = literal.group(1)
                     if re.match(r"^\s*(?:\$\s+)?sky(?:\s|$)", text):
-                        page.commands(text, locate(text, anchor), file, prompt=None, prose=True)
+                        page.commands(
+                            text, _LazyLocator(text, lines, anchor), file, prompt=None, prose=True
+                        )
     # Variables anywhere but in full-line comments, which document the file itself
     # (and may name the package's SKYPILOT_VERSION constant).
     content = "\n".join("" if line.lstrip().startswith("#") else line for line in lines)
