@@ -282,6 +282,19 @@ class _Edit:
     text: str
 
 
+@dataclass(frozen=True)
+class _StepShape:
+    """An ``srun`` step's geometry options, each a static value where one is known
+    (see :meth:`_Body.resolve`), else as written, or ``None`` when not given."""
+
+    nodes: str | None
+    ntasks: str | None
+    per_node: str | None
+    nodelist: str | None
+    relative: str | None
+    gpus: str | None
+
+
 class _Body:
     def __init__(self, body: str, context: BodyContext) -> None:
         self.body = body
@@ -713,9 +726,10 @@ class _Body:
             gpus = gpus.rsplit(":", 1)[-1]
         if gpus is None and self.ctx.gpus_per_task:
             gpus = str(self.ctx.gpus_per_task)
+        step = _StepShape(nodes, ntasks, per_node, nodelist, relative, gpus)
         mpi = "mpi" in options and options.get("mpi") not in ("none", None)
         if mpi or self.mpi_loaded:
-            total = self.static_tasks(nodes, ntasks, per_node, nodelist, relative)
+            total = self.static_tasks(step)
             if mpi or (total is None or total > 1):
                 count = ntasks or (
                     str(total)
@@ -735,7 +749,7 @@ class _Body:
                     once="mpi-step",
                 )
                 return "mpi"
-        if self.whole_job_one_task_each(nodes, ntasks, per_node, nodelist, relative, gpus):
+        if self.whole_job_one_task_each(step):
             self.edit(segment, start, command_start, "")
             return "step"
         normalized = []
@@ -784,48 +798,35 @@ class _Body:
             return text
         return None
 
-    def static_tasks(
-        self,
-        nodes: str | None,
-        ntasks: str | None,
-        per_node: str | None,
-        nodelist: str | None,
-        relative: str | None,
-    ) -> int | None:
+    def static_tasks(self, step: _StepShape) -> int | None:
+        """The step's task count when it is known before the job runs."""
+
         def number(text: str | None) -> int | None:
             return int(text) if text is not None and text.isdigit() else None
 
-        if ntasks is not None:
-            return number(ntasks)
-        step_nodes = number(nodes) if nodes is not None else None
-        if nodelist is not None:
-            step_nodes = nodelist.count(",") + 1 if "$" not in nodelist else None
+        if step.ntasks is not None:
+            return number(step.ntasks)
+        step_nodes = number(step.nodes)
+        if step.nodelist is not None:
+            step_nodes = step.nodelist.count(",") + 1 if "$" not in step.nodelist else None
         elif step_nodes is None:
-            step_nodes = self.ctx.nodes - (number(relative) or 0)
-        tasks = number(per_node) if per_node is not None else self.ctx.tasks_per_node
+            step_nodes = self.ctx.nodes - (number(step.relative) or 0)
+        tasks = number(step.per_node) if step.per_node is not None else self.ctx.tasks_per_node
         if step_nodes is None or tasks is None:
             return None
         return step_nodes * tasks
 
-    def whole_job_one_task_each(
-        self,
-        nodes: str | None,
-        ntasks: str | None,
-        per_node: str | None,
-        nodelist: str | None,
-        relative: str | None,
-        gpus: str | None,
-    ) -> bool:
+    def whole_job_one_task_each(self, step: _StepShape) -> bool:
         """The step starts exactly one task on every node of the job."""
-        if nodelist is not None or gpus is not None or relative not in (None, "0"):
+        if step.nodelist is not None or step.gpus is not None or step.relative not in (None, "0"):
             return False
         job_nodes = str(self.ctx.nodes)
-        if nodes is not None and nodes != job_nodes:
+        if step.nodes is not None and step.nodes != job_nodes:
             return False
-        if ntasks is not None:
-            return ntasks == job_nodes and per_node in (None, "1")
-        if per_node is not None:
-            return per_node == "1"
+        if step.ntasks is not None:
+            return step.ntasks == job_nodes and step.per_node in (None, "1")
+        if step.per_node is not None:
+            return step.per_node == "1"
         return self.ctx.tasks_per_node == 1
 
     def substituted_srun(self, segment: Segment, begin: int, end: int, inner: str) -> None:
