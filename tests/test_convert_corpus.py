@@ -16,16 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus import corpus, needs_corpus
 from slurm2sky.convert import NOTE_KINDS, Conversion, convert
 from slurm2sky.emit import emit_yaml
 from slurm2sky.sbatch import BatchScript, parse_script
 from slurm2sky.validate import validate_data
 from slurm2sky.validate.commands import check_sky_command
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "sbatch-dev"
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the dev corpus is not at {CORPUS} (../shared/corpus/sbatch-dev)"
-)
+pytestmark = needs_corpus
 DISPOSITION = re.compile(r"(?:field:[a-z_.]+|sbatch-options:[a-z-]+|note:[a-z-]+)\Z")
 
 
@@ -44,10 +42,9 @@ def _load(text: str) -> Any:
 @pytest.fixture(scope="module")
 def converted() -> list[tuple[str, BatchScript, Conversion]]:
     results = []
-    for path in sorted(CORPUS.glob("*.sh")):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        script = parse_script(text, path=path.name)
-        results.append((path.name, script, convert(script)))
+    for name, text in corpus():
+        script = parse_script(text, path=name)
+        results.append((name, script, convert(script)))
     assert len(results) > 4000
     return results
 

@@ -6,27 +6,13 @@ beside the repository); the tests are skipped when it is absent.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from pathlib import Path
 
-import pytest
+from corpus import corpus, needs_corpus
 from slurm2sky.sbatch import parse_script
 from test_sbatch_properties import expected_words
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("SLURM2SKY_CORPUS", REPO.parent / "shared" / "corpus" / "sbatch-dev"))
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(), reason=f"the dev corpus is not at {CORPUS} (set SLURM2SKY_CORPUS)"
-)
-
-
-def corpus() -> list[tuple[str, str]]:
-    return [
-        (path.name, path.read_bytes().decode("utf-8", "surrogateescape"))
-        for path in sorted(CORPUS.glob("*.sh"))
-    ]
+pytestmark = needs_corpus
 
 
 def test_every_corpus_script_parses_and_every_word_is_accounted_for() -> None:
