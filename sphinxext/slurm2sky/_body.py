@@ -921,8 +921,11 @@ class _Body:
             if kind in ("work", "mpi") or (kind == "blank" and head):
                 head.append(text)
                 if kind != "blank":
+                    last = statement.last  # the last line with a command, not blank lines after it
+                    while last > statement.first and self.lines[last].strip()[:1] in ("", "#"):
+                        last -= 1
                     head_lines.extend(
-                        (self.ctx.body_line + statement.first, self.ctx.body_line + statement.last)
+                        (self.ctx.body_line + statement.first, self.ctx.body_line + last)
                     )
                 continue
             flush()

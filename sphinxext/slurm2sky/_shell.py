@@ -27,20 +27,27 @@ from dataclasses import dataclass, field
 
 __all__ = ["Command", "Segment", "Statement", "is_assignment", "scan", "unquote"]
 
+#: One shell word: plain characters, escapes, quotes, substitutions, expansions (a
+#: ``${…}`` may hold quotes and one level of ``${…}``: ``${f#"${dir}/"}``).
+_WORD = (
+    r"""(?:[^\s'"\\`$;&|()<>]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`"""
+    r"""|\$\((?:[^()'"]|'[^']*'|"(?:[^"\\]|\\.)*"|\((?:[^()]|\([^()]*\))*\))*\)"""
+    r"""|\$\{(?:[^{}'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|\$\{[^{}]*\})*\}|\$)+"""
+)
 _TOKEN = re.compile(
-    r"""
+    rf"""
     (?P<s>(?:[ \t\r\f\v]|\\\n)+)
    |(?P<c>\#[^\n]*)
    |(?P<o>&&|\|\||;;&?|;&|\|&|[;&|()\n])
    |(?P<h>\d*<<-?)(?!<)
    |(?P<r>&>>?|\d*(?:<<<|<>|>>|>&|<&|>\||[<>]))
-   |(?P<w>(?:[^\s'"\\`$;&|()<>]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`
-        |\$\((?:[^()'"]|'[^']*'|"(?:[^"\\]|\\.)*"|\((?:[^()]|\([^()]*\))*\))*\)
-        |\$\{[^}]*\}|\$)+)
+   |(?P<w>{_WORD})
    |(?P<x>.)
     """,
     re.X | re.S,
 )
+#: One word and the blanks after it.
+_WORD_AND_BLANKS = re.compile(rf"({_WORD})[ \t\r\f\v]*", re.S)
 #: One logical line as far as quotes and backslashes go: it ends at the first newline
 #: outside quotes that no backslash escapes.
 _LOGICAL = re.compile(
@@ -341,34 +348,66 @@ def _tokens(text: str) -> tuple[list[tuple[str, str, int, int]], int]:
     return tokens, is_open
 
 
-#: Things that keep a line from being ordinary (see :func:`_ordinary`): operators (but
-#: ``2>&1``), here-documents, backquotes, continuations, and what the converter rewrites.
-_NOT_ORDINARY = re.compile(
-    r"[;|<`\\]|&&|(?<!>)&(?!>)|\$\$|RANDOM|\b(?:srun|scontrol|hostname|ifconfig|ip)\b"
-    r"|-m[ \t]+(?:venv|pip|virtualenv)\b"
+#: What keeps a line from being ordinary (see :func:`_ordinary`): operators (but
+#: ``2>&1``), here-documents, backquotes, continuations, and what the converter rewrites
+#: (``_REWRITTEN``, searched only where ``_REWRITTEN_HINT`` finds a candidate).
+_OPERATOR_CHARACTER = re.compile(r"[;|<`\\]")
+_BACKGROUND = re.compile(r"&&|(?<!>)&(?!>)")
+_REWRITTEN = re.compile(
+    r"\b(?:srun|scontrol|hostname|ifconfig|ip)\b|-m[ \t]+(?:venv|pip|virtualenv)\b"
 )
+_REWRITTEN_HINT = re.compile(r"ip|srun|scontrol|hostname|ifconfig|-m")
 #: A line whose quotes all close.
 _QUOTES_CLOSE = re.compile(r"""(?:[^'"]|'[^']*'|"[^"]*")*\Z""")
 
 
 def _ordinary(stripped: str, special: frozenset[str], assignments: bool) -> bool:
-    """A line that is one simple command the converter need not read word by word: its
-    first word is not ``special`` (nor a brace, nor an assignment unless ``assignments``),
-    and it has no operator, continuation, heredoc, or anything the converter rewrites."""
-    first = stripped.split(None, 1)[0]
-    if first in special or "(" in first or first[0] in "{}![":
+    """A line (blanks stripped) that is one simple command the converter need not read
+    word by word: its command word is not ``special`` (nor a brace, nor after an
+    assignment unless ``assignments``), and it has no operator, continuation, heredoc,
+    backquote, subshell or anything the converter rewrites; its quotes close on it."""
+    if _OPERATOR_CHARACTER.search(stripped) or "$$" in stripped or "RANDOM" in stripped:
         return False
-    if "=" in first and (not assignments or is_assignment(first) is False):
+    if "&" in stripped and _BACKGROUND.search(stripped):
         return False
     if ("(" in stripped or ")" in stripped) and (
         "$(" not in stripped or stripped.count("(") != stripped.count(")")
     ):
         return False  # parentheses only in closed $( … )
-    if "/" in first and first.rsplit("/", 1)[1] in special:
+    if _REWRITTEN_HINT.search(stripped) and _REWRITTEN.search(stripped):
         return False
-    if _NOT_ORDINARY.search(stripped):
+    if ("'" in stripped or '"' in stripped) and _QUOTES_CLOSE.match(stripped) is None:
         return False
-    return not (("'" in stripped or '"' in stripped) and _QUOTES_CLOSE.match(stripped) is None)
+    return _ordinary_command(stripped, special, assignments)
+
+
+def _ordinary_command(text: str, special: frozenset[str], assignments: bool) -> bool:
+    """The command word of a simple command (``text``), after its assignments, leaves
+    it ordinary (see :func:`_ordinary`); an empty command (after a final ``&``) does too."""
+    rest = text.strip()
+    while rest:
+        words = rest.split(None, 1)
+        first = words[0]
+        if first[0] in "{}![":
+            return False
+        if "(" in first or "'" in first or '"' in first or "`" in first:
+            # quotes and substitutions may hold blanks: the word as the shell reads it
+            match = _WORD_AND_BLANKS.match(rest)
+            if match is None:
+                return False
+            first, rest = match.group(1), rest[match.end() :]
+            if rest and match.end(1) == match.end():
+                return False  # an operator after the word: name(), an array, a redirection
+        else:
+            rest = words[1] if len(words) > 1 else ""
+        name = unquote(first) if ("'" in first or '"' in first or "\\" in first) else first
+        if name in special or ("/" in name and name.rsplit("/", 1)[1] in special):
+            return False
+        if "=" not in first:
+            return True
+        if not assignments or not is_assignment(first):
+            return False
+    return True
 
 
 def scan(
@@ -402,8 +441,10 @@ def scan(
             stripped = lines[last + 1].strip()
             if not stripped or stripped[0] == "#":
                 last += 1
-            elif not (stack and stack[-1] == "case-pat") and _ordinary(
-                stripped, special, assignments
+            elif (
+                (work or last < i)  # blank lines before a command are a segment of their own
+                and not (stack and stack[-1] == "case-pat")
+                and _ordinary(stripped, special, assignments)
             ):
                 last += 1
                 work = True
