@@ -52,6 +52,7 @@ from slurm2sky._shell import (
     unquote,
 )
 from slurm2sky.sbatch import parse_srun
+from slurm2sky.sbatch.values import ValueProblem, parse_export
 
 __all__ = ["SHIM", "BodyContext", "BodyResult", "Finding", "convert_body", "slurm_variables"]
 
@@ -171,12 +172,17 @@ _NODELIST_ARG = re.compile(r"""^\s*["']?\$\{?SLURM_(?:JOB_)?NODELIST\}?["']?\s*$
 _OWN_ADDRESS = re.compile(r"`\s*hostname(?:\s+-[A-Za-z]+)*\s*`|\$\{?HOSTNAME\}?(?![A-Za-z0-9_])")
 #: The first word of a command substitution that prints the host's own name or address.
 _OWN_ADDRESS_COMMAND = re.compile(r"\s*(?:/s?bin/|/usr/s?bin/)?(?:hostname|ip|ifconfig)\b")
+#: ``$(module …)`` or ```module …```: output of the module command used as a value.
+_MODULE_SUBSTITUTION = re.compile(r"(?:\$\(|`)\s*(?:module|ml)\b")
 _RANDOM = re.compile(r"\$\{?RANDOM\b|\bRANDOM\s*%")
 #: In a command substitution: commands whose output differs from node to node.
 _PER_NODE = re.compile(r"\b(?:shuf|mktemp|uuidgen|socket|urandom|random)\b")
+#: Paths on a cluster's own file systems (the ones real scripts use most: home and
+#: project trees, parallel file systems, site mounts) and the variables that name them.
 _CLUSTER_PATH = re.compile(
-    r"/(?:scratch|gpfs|lustre|project|projects|work|fs\d*|nfs|data|shared|storage|cluster|"
-    r"share|global|p|pfs|beegfs)/|\$\{?(?:SCRATCH|WORK|PROJECT|STORE|SLURM_TMPDIR)\b"
+    r"/(?:scratch|gpfs|lustre|project|projects|proj|work|fs\d*|nfs|data|shared|storage|"
+    r"cluster|share|global|p|pfs|beegfs|home|users|mnt|cvmfs|apps|sw|fsx|castor|eos|orange|"
+    r"blue|ocean)/|\$\{?(?:SCRATCH|WORK|PROJECT|STORE|SLURM_TMPDIR)\b"
 )
 _MODULE_INIT = re.compile(r"(?:modules?\.(?:sh|bash)|lmod\.(?:sh|bash)|/init/(?:bash|sh)\b)")
 _IP_QUERY = frozenset({"hostname", "ip", "ifconfig"})
@@ -551,6 +557,16 @@ class _Body:
             for start, end, inner in substitutions(text):
                 if re.match(r"\s*srun\s", inner):
                     self.substituted_srun(segment, start, end, inner)
+        if not self.ctx.slurm_infra and "m" in text and _MODULE_SUBSTITUTION.search(text):
+            self.find(
+                self.line(segment),
+                "module",
+                "a command substitution runs the module command, which SkyPilot nodes do not "
+                "have: its output is empty there. Remove it, or print what the image has "
+                "(nvcc --version, pip list) instead.",
+                False,
+                once="module-substitution",
+            )
         if self.multi and "RANDOM" in text and _RANDOM.search(text):
             self.result.seed_random = True
             self.find(
@@ -696,6 +712,11 @@ class _Body:
         image = options.get("container-image")
         if image:
             self.result.images.append((line, image))
+        environment = self.step_environment(
+            options.get("export"),
+            _original_word([w for w, _, _ in words[index:]], call, "export"),
+            line,
+        )
         if "pty" in options:
             self.find(
                 line,
@@ -736,7 +757,7 @@ class _Body:
                     if total is not None
                     else f"$(( {per_node or self.ctx.tasks_per_node} * {nodes or self.ctx.nodes} ))"
                 )
-                self.edit(segment, start, command_start, f"mpirun -np {count} ")
+                self.edit(segment, start, command_start, f"mpirun -np {count} {environment}")
                 self.result.hostfile = self.result.hostfile or self.multi
                 self.find(
                     line,
@@ -750,7 +771,7 @@ class _Body:
                 )
                 return "mpi"
         if self.whole_job_one_task_each(step):
-            self.edit(segment, start, command_start, "")
+            self.edit(segment, start, command_start, environment)
             return "step"
         normalized = []
         for option, text in (
@@ -765,9 +786,44 @@ class _Body:
                 normalized.append(f"--{option}={text}")
         if ntasks is None and per_node is None:
             normalized.append(f"--ntasks-per-node={self.ctx.tasks_per_node}")
-        self.edit(segment, start, command_start, "srun " + " ".join(normalized) + " ")
+        self.edit(segment, start, command_start, "srun " + " ".join(normalized) + " " + environment)
         self.result.shim = True
         return "step"
+
+    def step_environment(self, export: str | None, written: str | None, line: int) -> str:
+        """``srun --export``'s assignments as an ``env`` prefix for the step's command
+        (``""`` without any). sbatch-spec §6.12: with ``ALL`` a ``NAME=value`` applies only
+        where the caller has no ``NAME`` (so ``NAME=${NAME-value}``); ``NONE``, ``NIL`` or
+        a bare list limit the step to ``SLURM_*`` and the named variables, which a node's
+        command here does not undergo (noted). ``written`` is the value as written in the
+        script (quotes kept): a single-quoted ``$`` stays literal."""
+        if export is None:
+            return ""
+        try:
+            spec = parse_export(export)
+        except ValueProblem as problem:
+            self.find(line, "srun", f"srun --export: {problem}; the option is ignored.", False)
+            return ""
+        if spec.mode != "ALL":
+            self.find(
+                line,
+                "srun",
+                f"srun --export={export} starts the step with only the SLURM_* variables"
+                + (" and the ones it names" if spec.names or spec.assignments else "")
+                + "; here the step's command sees the whole environment of run"
+                + (", with the assignments it makes" if spec.assignments else "")
+                + ".",
+                False,
+            )
+        # the value as the shell passed it: $ expands in it unless it was single-quoted
+        special = r'(["\\`$])' if "'" in (written or "") else r'(["\\`])'
+        items = []
+        for name, value in spec.assignments:
+            escaped = re.sub(special, r"\\\1", value)
+            items.append(
+                f'"{name}=${{{name}-{escaped}}}"' if spec.mode == "ALL" else f'"{name}={escaped}"'
+            )
+        return "env " + " ".join(items) + " " if items else ""
 
     def ray_start(self, segment: Segment, words: Sequence[tuple[str, int, int]]) -> None:
         """``ray start … --block``: without ``--block`` (see the module's docstring)."""
@@ -1015,6 +1071,7 @@ class _Body:
 
 _SRUN_GEOMETRY = frozenset(
     {
+        "export",
         "nodes",
         "ntasks",
         "ntasks-per-node",
@@ -1033,7 +1090,6 @@ _SRUN_HARMLESS = frozenset(
         "unbuffered",
         "overlap",
         "exact",
-        "kill-on-bad-exit",
         "quiet",
         "verbose",
         "cpus-per-task",
@@ -1043,8 +1099,6 @@ _SRUN_HARMLESS = frozenset(
         "gres",
         "gpus",
         "gpus-per-node",
-        "cpu-bind",
-        "export",
         "job-name",
         "wait",
         "threads-per-core",

@@ -355,8 +355,9 @@ _OPERATOR_CHARACTER = re.compile(r"[;|<`\\]")
 _BACKGROUND = re.compile(r"&&|(?<!>)&(?!>)")
 _REWRITTEN = re.compile(
     r"\b(?:srun|scontrol|hostname|ifconfig|ip)\b|-m[ \t]+(?:venv|pip|virtualenv)\b"
+    r"|\$\(\s*(?:module|ml)\b"
 )
-_REWRITTEN_HINT = re.compile(r"ip|srun|scontrol|hostname|ifconfig|-m")
+_REWRITTEN_HINT = re.compile(r"ip|srun|scontrol|hostname|ifconfig|-m|\$\(")
 #: A line whose quotes all close.
 _QUOTES_CLOSE = re.compile(r"""(?:[^'"]|'[^']*'|"[^"]*")*\Z""")
 

@@ -1,0 +1,71 @@
+"""What the converter does with the body's job steps and commands the nodes lack:
+``srun --export``, srun options without an equivalent, the module command in a
+substitution, paths on a cluster's own file systems. Steps are checked by running the
+converted ``run`` with bash, once per simulated node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from convert_helpers import BASH, conv, notes, simulate
+
+needs_bash = pytest.mark.skipif(BASH is None, reason="bash is needed to run the converted run")
+
+
+@needs_bash
+@pytest.mark.parametrize("header", ["-N 1", "-N 2 --ntasks-per-node=1", "-N 2 --ntasks-per-node=2"])
+def test_srun_export_assignments_reach_the_step(header: str, tmp_path: Path) -> None:
+    c = conv(
+        f"#SBATCH {header}\n"
+        "KEEP=caller\n"
+        "export KEEP\n"
+        'srun --export=ALL,NEW="a b",KEEP=step bash -c \'echo "$NEW|$KEEP"\'\n'
+    )
+    _, done = simulate(c.task["run"], c.task.get("num_nodes", 1), tmp_path=tmp_path)
+    lines = [line for process in done for line in process.stdout.split()]
+    # sbatch-spec §6.12: with ALL, an assignment applies only where the caller has none
+    assert lines and set(lines) == {"a", "b|caller"}
+
+
+@needs_bash
+def test_srun_export_without_all_is_noted_and_still_assigns(tmp_path: Path) -> None:
+    c = conv("#SBATCH -N 1\nsrun --export=NONE,X=1 bash -c 'echo $X'\n")
+    _, done = simulate(c.task["run"], tmp_path=tmp_path)
+    assert done[0].stdout.strip() == "1"
+    (note,) = [n for n in notes(c, "srun") if "--export=NONE,X=1" in n.message]
+    assert note.line == 3
+
+
+def test_a_single_quoted_dollar_in_srun_export_stays_literal() -> None:
+    c = conv("#SBATCH -N 1\nsrun --export=ALL,'A=$HOME' prog\n")
+    assert 'env "A=${A-\\$HOME}" prog' in c.task["run"]
+
+
+@pytest.mark.parametrize("option", ["--kill-on-bad-exit", "-K", "--cpu-bind=cores"])
+def test_srun_options_without_an_equivalent_are_noted(option: str) -> None:
+    c = conv(f"#SBATCH -N 2\nsrun {option} python train.py\n")
+    (note,) = notes(c, "srun")
+    assert note.line == 3
+    assert ("--kill-on-bad-exit" if option == "-K" else option.split("=")[0]) in note.message
+
+
+def test_the_module_command_in_a_substitution_is_noted() -> None:
+    c = conv('#SBATCH -N 1\necho "loaded: $(module list 2>&1)"\npython x.py\n')
+    (note,) = [n for n in notes(c, "module") if "substitution" in n.message]
+    assert note.line == 3 and not note.loses_meaning
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("/home/alice/data", "/home"), ("/mnt/lab/x", "/mnt"), ("$SCRATCH/x", "$SCRATCH")],
+)
+def test_paths_on_the_cluster_file_systems_are_noted(path: str, shown: str) -> None:
+    c = conv(f"#SBATCH -N 1\ncd {path}\npython x.py\n")
+    (note,) = notes(c, "cluster-path")
+    assert note.line == 3 and note.loses_meaning and f"({shown}" in note.message
+
+
+def test_home_relative_paths_are_not_cluster_paths() -> None:
+    c = conv("#SBATCH -N 1\ncd $HOME/project\npython ./x.py --out results/\n")
+    assert not notes(c, "cluster-path")
