@@ -82,6 +82,9 @@ def _exception_issue(error):
     elif isinstance(error, (ValueError, AssertionError, TypeError, AttributeError, KeyError)):
         code = "value"
     message = str(error) or name
+    mark = getattr(error, "problem_mark", None)  # a YAML error raised while loading a file
+    if mark is not None:
+        return _issue(message, name, "yaml", mark.line + 1, mark.column + 1)
     return _issue(message, name, code)
 
 

@@ -6,7 +6,9 @@ SkyPilot 0.14.1 reads task, config and volume files with PyYAML's ``safe_load`` 
 ``1e3`` is a *string* (PyYAML's 1.1 float needs a dot and a signed exponent) and
 ``2024-01-01`` is a :class:`datetime.date`. Before loading a task file its chain
 loader rejects duplicate keys (``yaml_utils.check_no_duplicate_keys``), comparing the
-raw text of scalar keys in each mapping.
+raw text of scalar keys in each mapping. Where libyaml (PyYAML's ``CSafeLoader``, which
+SkyPilot uses when it is installed, as it is in PyYAML's wheels) and the pure-Python
+scanner differ, libyaml is followed: a ``\\uD800``-``\\uDFFF`` escape is refused.
 
 This module reproduces those values with ruamel.yaml's composer (pure Python, so it
 also runs in the browser) and its own YAML 1.1 resolver and constructor written to
@@ -578,7 +580,40 @@ def _mark_error(error: Any, text: str, document: int) -> YamlError:
     message = f"{context}: {problem}" if context and problem else str(problem)
     line = mark.line + 1 if mark is not None else 0
     column = mark.column + 1 if mark is not None else 0
+    position = getattr(error, "position", None)  # a reader error: a character's index
+    if mark is None and isinstance(position, int) and 0 <= position <= len(text):
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
     return YamlError(message.strip(), line, column, document)
+
+
+#: An escape in a double-quoted scalar (the text between its quotes).
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|.)", re.S)
+
+
+def _bad_escape(node: Any, text: str) -> tuple[int, int] | None:
+    """Where the first ``\\uD800``-``\\uDFFF`` escape (a lone surrogate) of a
+    double-quoted scalar in ``node`` is: 1-based line and column of its hex digits.
+    libyaml, which SkyPilot's ``safe_load`` uses (``CSafeLoader``), refuses them ("found
+    invalid Unicode character escape code"); PyYAML's pure-Python scanner does not."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        value = current.value
+        if isinstance(value, list):
+            for item in reversed(value):
+                stack.extend(reversed(item) if isinstance(item, tuple) else (item,))
+            continue
+        if current.style != '"' or not any("\ud800" <= c <= "\udfff" for c in value):
+            continue
+        start, end = current.start_mark.index, current.end_mark.index
+        for match in _ESCAPE.finditer(text, start, end):
+            digits = match.group(1) or match.group(2)
+            if digits and 0xD800 <= int(digits, 16) <= 0xDFFF:
+                at = match.start() + 2
+                line = text.count("\n", 0, at) + 1
+                return line, at - (text.rfind("\n", 0, at) + 1) + 1
+    return None
 
 
 def load_documents(text: str) -> tuple[list[Document], list[DuplicateKey]]:
@@ -614,6 +649,15 @@ def load_documents(text: str) -> tuple[list[Document], list[DuplicateKey]]:
     documents: list[Document] = []
     duplicates: list[DuplicateKey] = []
     for index, node in enumerate(nodes):
+        if node is not None and ("\\u" in text or "\\U" in text):
+            where = _bad_escape(node, text)
+            if where is not None:
+                raise YamlError(
+                    "while parsing a quoted scalar: found invalid Unicode character escape "
+                    "code (a surrogate, \\uD800-\\uDFFF, is not a character)",
+                    *where,
+                    index,
+                )
         positions: dict[Path, Position] = {}
         builder = _Builder(positions)
         try:
