@@ -69,3 +69,12 @@ def test_paths_on_the_cluster_file_systems_are_noted(path: str, shown: str) -> N
 def test_home_relative_paths_are_not_cluster_paths() -> None:
     c = conv("#SBATCH -N 1\ncd $HOME/project\npython ./x.py --out results/\n")
     assert not notes(c, "cluster-path")
+
+
+@pytest.mark.parametrize("count", ["9" * 5000, "\u0661\u0662"])
+@pytest.mark.parametrize("step", ["srun -n {} x", "srun --mpi=pmix -n {} x", "srun -N {} x"])
+def test_step_counts_of_any_length_or_script_are_read_without_raising(
+    count: str, step: str
+) -> None:
+    c = conv("#SBATCH -N 2\nmodule load openmpi\n" + step.format(count) + "\n")
+    assert c.task["num_nodes"] == 2

@@ -75,10 +75,25 @@ def test_disabled_directives(line: str) -> None:
     assert result.foreign == ()
 
 
-def test_lower_case_directive_is_reported() -> None:
-    result = parse("#sbatch -N 2")
+@pytest.mark.parametrize("line", ["#sbatch -N 2", "#sbAtch -N 2", "#Sbatch -N 2"])
+def test_lower_case_directive_is_reported(line: str) -> None:
+    result = parse(line)
     assert result.directives == ()
     assert kinds(result.foreign) == ["ignored-directive"]
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("#SBATCH --mem=" + "1" * 5000, None),  # beyond Python's int() digit limit
+        ("#SBATCH -N " + "9" * 30, "bad-value"),  # _str_to_nodes casts to a C int
+        ("#SBATCH -c " + "9" * 5000, "bad-value"),
+        ("#SBATCH --time=" + "7" * 5000, None),
+    ],
+)
+def test_numbers_of_any_length_are_read_without_raising(line: str, kind: str | None) -> None:
+    result = parse(line)
+    assert [problem.kind for problem in result.problems] == ([kind] if kind else [])
 
 
 def test_slurm_alias() -> None:

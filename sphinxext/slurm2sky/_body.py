@@ -858,7 +858,10 @@ class _Body:
         """The step's task count when it is known before the job runs."""
 
         def number(text: str | None) -> int | None:
-            return int(text) if text is not None and text.isdigit() else None
+            # a count of any length: more than 18 digits is no count a job could have
+            if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
+                return None
+            return int(text)
 
         if step.ntasks is not None:
             return number(step.ntasks)

@@ -70,7 +70,6 @@ class OptionTable:
         self.short_spec: dict[str, OptionSpec] = {
             letter: by_id[letter] for letter in self.short_args if letter in by_id
         }
-        self._cache: dict[str, OptionSpec | tuple[OptionSpec, ...] | None] = {}
 
     def __contains__(self, name: object) -> bool:
         return name in self.by_name
@@ -82,9 +81,6 @@ class OptionTable:
         the same argument kind and id, select the first (glibc's rule); others are
         ambiguous (returned in table order, like glibc's "possibilities" list).
         """
-        found = self._cache.get(name, False)
-        if found is not False:
-            return found  # type: ignore[return-value]
         result: OptionSpec | tuple[OptionSpec, ...] | None
         exact = self.by_name.get(name)
         if exact is not None:
@@ -103,8 +99,6 @@ class OptionTable:
                 result = matches[0]
             else:
                 result = tuple(matches)
-        if len(self._cache) < 4096:
-            self._cache[name] = result
         return result
 
 
@@ -238,7 +232,7 @@ def _short_cluster(argv: Sequence[str], i: int, table: OptionTable) -> Iterator[
                 return i + 2
             yield Event("unknown", i, name, name=name, offset=pos, words=own)
         elif kind == 0 or (kind == 2 and last):
-            yield Event("option", i, name, spec, name=name, offset=pos, words=own)
+            yield Event("option", i, name, spec, None, name, pos, None, 0, own)
         elif not last:
             rest = word[pos + 1 :]
             yield Event(
@@ -255,16 +249,9 @@ def _short_cluster(argv: Sequence[str], i: int, table: OptionTable) -> Iterator[
             )
             return i + 1
         elif has_next:
+            nxt = argv[i + 1]
             yield Event(
-                "option",
-                i,
-                name + " " + argv[i + 1],
-                spec,
-                argv[i + 1],
-                name,
-                pos,
-                value_index=i + 1,
-                words=(*own, i + 1),
+                "option", i, name + " " + nxt, spec, nxt, name, pos, i + 1, 0, (*own, i + 1)
             )
             return i + 2
         else:
@@ -280,13 +267,15 @@ def _is_option(word: str) -> bool:
 def _long(argv: Sequence[str], i: int, table: OptionTable) -> Event:
     word = argv[i]
     name, equals, value = word[2:].partition("=")
-    found = table.lookup(name)
-    has_next = i + 1 < len(argv)
+    found = table.by_name.get(name)  # an exact name, as most are
+    if found is None:
+        found = table.lookup(name)
     dashed = "--" + name
     if found is None or found.__class__ is tuple:
         candidates: tuple[OptionSpec, ...] = found or ()  # type: ignore[assignment]
         kind = "unknown" if found is None else "ambiguous"
         takes = (not candidates) or all(c.argument == 1 for c in candidates)
+        has_next = i + 1 < len(argv)
         if not equals and takes and has_next and not _is_option(argv[i + 1]):
             nxt = argv[i + 1]
             return Event(
@@ -300,7 +289,7 @@ def _long(argv: Sequence[str], i: int, table: OptionTable) -> Event:
         kind = "unexpected-argument" if spec.argument == 0 else "option"
         return Event(kind, i, word, spec, value, dashed, 0, i, len(name) + 3, (i,))
     if spec.argument == 1:
-        if has_next:
+        if i + 1 < len(argv):
             nxt = argv[i + 1]
             return Event("option", i, f"{word} {nxt}", spec, nxt, dashed, 0, i + 1, 0, (i, i + 1))
         return Event("missing-argument", i, word, spec, None, dashed, 0, None, 0, (i,))

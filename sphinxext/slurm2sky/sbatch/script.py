@@ -29,12 +29,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from slurm2sky.errors import Problem
 from slurm2sky.sbatch import values
 from slurm2sky.sbatch.getopt import Event, OptionTable, getopt_long, sbatch_table, srun_table
-from slurm2sky.sbatch.tokenize import C_SPACE, Word, source_index, split_words
+from slurm2sky.sbatch.tokenize import C_SPACE, Word, common_words, source_index, split_words
 
 __all__ = ["BatchScript", "Directive", "ScriptProblem", "SrunCall", "parse_script", "parse_srun"]
 
@@ -44,6 +44,8 @@ DEFAULT_SCRIPT_LIMIT = 4 * 1024 * 1024
 MAX_SCRIPT_SIZE = 512 * 1024 * 1024
 
 COMMAND_LINE = "<command line>"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -189,9 +191,6 @@ _VALIDATORS: dict[str, Callable[[Any], object]] = {
     "open-mode": values.parse_open_mode,
 }
 
-#: (option, value) pairs already found valid (the checks are pure functions)
-_VALID: set[tuple[str, str | None]] = set()
-
 _CHECKED = frozenset(_VALIDATORS) | frozenset(_EXITS) | {"exclusive"}
 
 #: sbatch's own words for a bad value (``slurm_opt.c``/``proc_args.c``).
@@ -217,12 +216,29 @@ _SBATCH_SAYS = {
 # Parsing
 
 
+def _frozen(cls: type[_T], **values: Any) -> _T:
+    """``cls(**values)`` for a frozen dataclass given every field, at about half the cost.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; this
+    fills the new instance's ``__dict__`` in one step instead. The result is the same
+    object (fields, equality, hash, repr): :class:`Directive` and :class:`BatchScript`
+    have no ``__post_init__``.
+    """
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
+
+
 @dataclass
 class _Argv:
     """The words of one het-job component, with where each came from."""
 
     words: list[str] = field(default_factory=list)
     where: list[tuple[int, Word, str]] = field(default_factory=list)  # (line, word, source)
+    #: each word as written (with its quotes and escapes)
+    raw: list[str] = field(default_factory=list)
+    #: where each word starts, as in Directive.tokens: (line, column), (0, argument number)
+    tokens: list[tuple[int, int]] = field(default_factory=list)
 
 
 class _Reader:
@@ -231,8 +247,10 @@ class _Reader:
         self.table = table
         self.problems: list[Problem] = []
         self.foreign: list[Problem] = []
-        self.lines: dict[int, str] = {}
+        self.lines: dict[int, str] = {}  # directive lines with words not plain, by number
         self.directives: list[Directive] = []
+        #: each component's effective options: option -> winning directive, in order of effect
+        self.options: list[dict[str, Directive]] = []
         self.has_wrappers = False
         self.warned_alias = False
 
@@ -256,10 +274,66 @@ class _Reader:
     # -- the directives of one component ----------------------------------------
 
     def apply(self, argv: _Argv, component: int) -> None:
-        """getopt_long over one component's argv, adding Directives and problems."""
+        """getopt_long over one component's argv: a Directive for each event, and problems."""
+        where = argv.where
+        effective = self.options[component]
         previous: Event | None = None
         for event in getopt_long(argv.words, self.table):
-            self._directive(event, argv, component, previous)
+            kind, index, spelled, spec, value, name, offset, value_index, value_offset, words, _ = (
+                event
+            )
+            line, word, source = where[index]
+            if not line:
+                column = index + 1
+            elif offset > 1:
+                column = self._column(argv, index, offset)
+            else:
+                column = word.start + 1
+            if value_index is None:
+                value_line = value_column = 0
+            else:
+                value_line, value_word, _ = where[value_index]
+                if value_line and value_word.plain:  # the common case of _column
+                    value_column = value_word.start + value_offset + 1
+                else:
+                    value_column = self._column(argv, value_index, value_offset)
+            if (
+                name[:2] == "--"
+                or kind == "stray"
+                or kind == "end"
+                or (offset == 1 and (len(argv.words[index]) == 2 or value_index == index))
+            ):
+                spelled = argv.raw[index]  # as written, quotes included
+                if value_index is not None and value_index != index:
+                    spelled += " " + argv.raw[value_index]
+            if words == (index,):  # most events use one word of their own
+                tokens = (argv.tokens[index],)
+            else:
+                tokens = tuple([argv.tokens[i] for i in words])
+            option = spec.canonical if spec is not None else None
+            directive = _frozen(
+                Directive,
+                option=option,
+                value=value,
+                spelled=spelled,
+                line=line,
+                column=column,
+                source=source,
+                component=component,
+                value_line=value_line,
+                value_column=value_column,
+                tokens=tokens,
+            )
+            self.directives.append(directive)
+            if option is not None:  # the last one wins; --requeue replaces --no-requeue, ...
+                for other in _REPLACES.get(option, ()):
+                    effective.pop(other, None)
+                effective.pop(option, None)  # keep insertion order = order of effect
+                effective[option] = directive
+            if kind != "option":
+                self._event_problems(event, directive, argv, previous)
+            elif option in _CHECKED:
+                self._check_option(directive, name)
             previous = event
 
     def _column(self, argv: _Argv, index: int, offset: int) -> int:
@@ -271,83 +345,13 @@ class _Reader:
             return word.start + offset + 1
         return source_index(self.lines[line], word, offset) + 1
 
-    def _raw(self, argv: _Argv, index: int) -> str:
-        line, word, _ = argv.where[index]
-        if not line:
-            return argv.words[index]
-        return self.lines[line][word.start : word.end]
-
-    def _directive(self, event: Event, argv: _Argv, component: int, previous: Event | None) -> None:
-        where = argv.where
-        index = event.index
-        line, word, source = where[index]
-        offset = event.offset
-        if not line:
-            column = index + 1
-        elif offset > 1:
-            column = self._column(argv, index, offset)
-        else:
-            column = word.start + 1
-        value_index = event.value_index
-        if value_index is None:
-            value_line = value_column = 0
-        else:
-            value_line = where[value_index][0]
-            value_column = self._column(argv, value_index, event.value_offset)
-        kind = event.kind
-        if (
-            event.name[:2] == "--"
-            or kind == "stray"
-            or kind == "end"
-            or (offset == 1 and (len(argv.words[index]) == 2 or value_index == index))
-        ):
-            spelled = self.lines[line][word.start : word.end] if line else argv.words[index]
-            if value_index is not None and value_index != index:
-                spelled += " " + self._raw(argv, value_index)
-        else:
-            spelled = event.spelled
-        tokens = tuple(
-            (where[i][0], where[i][1].start + 1) if where[i][0] else (0, i + 1) for i in event.words
-        )
-        spec = event.spec
-        directive = Directive(
-            spec.canonical if spec is not None else None,
-            event.value,
-            spelled,
-            line,
-            column,
-            source,
-            component,
-            value_line,
-            value_column,
-            tokens,
-        )
-        self.directives.append(directive)
-        if kind == "option":
-            if directive.option in _CHECKED:
-                self._event_problems(event, directive, argv, previous)
-        else:
-            self._event_problems(event, directive, argv, previous)
-
     def _event_problems(
         self, event: Event, directive: Directive, argv: _Argv, previous: Event | None
     ) -> None:
+        """What sbatch makes of an event that is not a known option."""
         line, column, name = directive.line, directive.column, event.name
         kind = event.kind
-        if kind == "option":
-            assert directive.option is not None
-            exits = _EXITS.get(directive.option)
-            if exits:
-                self.problem(
-                    line,
-                    column,
-                    f"--{directive.option}",
-                    f"{name}: sbatch {exits} without submitting the job",
-                    "remove it from the script",
-                    "exits",
-                )
-            self._check_value(directive)
-        elif kind == "unknown":
+        if kind == "unknown":
             self._unknown(event, directive)
         elif kind == "ambiguous":
             names = " ".join(f"'--{c.name}'" for c in event.candidates)
@@ -454,9 +458,20 @@ class _Reader:
             foreign=True,
         )
 
-    def _check_value(self, directive: Directive) -> None:
+    def _check_option(self, directive: Directive, name: str) -> None:
+        """A known option (spelled ``name``) sbatch exits on, or whose value it refuses."""
         option = directive.option
         assert option is not None
+        exits = _EXITS.get(option)
+        if exits:
+            self.problem(
+                directive.line,
+                directive.column,
+                f"--{option}",
+                f"{name}: sbatch {exits} without submitting the job",
+                "remove it from the script",
+                "exits",
+            )
         if option == "exclusive":
             check: Callable[[Any], object] | None = values.parse_exclusive
         elif directive.value is None:
@@ -465,13 +480,8 @@ class _Reader:
             check = _VALIDATORS.get(option)
         if check is None:
             return
-        key = (option, directive.value)
-        if key in _VALID:
-            return
         try:
             check(directive.value)
-            if len(_VALID) < 65536:
-                _VALID.add(key)
         except values.ValueProblem as error:
             says = _SBATCH_SAYS.get(option, f"invalid --{option} value")
             self.problem(
@@ -519,12 +529,15 @@ def _stray_hint(word: str, previous: Event | None) -> str:
 
 _HETJOB = re.compile(r"(?:[pP][aA][cC][kK]|[hH][eE][tT])[jJ][oO][bB]")
 _FOREIGN_MAGIC = re.compile(r"#(?:BSUB|PBS)")
-_LOOKS_LIKE = re.compile(
-    r"^(?:([ \t\v\f\r]+)#(?:SBATCH|SLURM)|#(?!SBATCH)(?i:sbatch)[ \t]+-)", re.MULTILINE
-)
-_HEADER_END = re.compile(r"^[ \t\v\f\r]*[^# \t\v\f\r\n]", re.MULTILINE)
-_DIRECTIVE_LINE = re.compile(r"^#(?:SBATCH|SLURM).*", re.MULTILINE)
-_IGNORED_AFTER = re.compile(r"^#(?:SBATCH|SLURM)", re.MULTILINE)
+#: A header comment line that looks like a directive (matched at the start of the line).
+_LOOKS_LIKE = re.compile(r"([ \t\v\f\r]+)#(?:SBATCH|SLURM)|#(?!SBATCH)(?i:sbatch)[ \t]+-")
+#: A directive line in the body: the body starts on a line of its own (a command), so
+#: each such line follows a newline.
+_IGNORED_AFTER = re.compile(r"\n#(?:SBATCH|SLURM)")
+#: What starts a directive line, at column 0 (a prefix test).
+_MAGIC = ("#SBATCH", "#SLURM")
+#: C whitespace but the newline: what may come before the ``#`` of a comment line.
+_BLANKS = " \t\v\f\r"
 
 
 def parse_script(
@@ -546,73 +559,68 @@ def parse_script(
     table = sbatch_table(pyxis)
     reader = _Reader(path, table)
     norm = _whole_script_checks(reader, text)
-    reader.has_wrappers = "#PBS" in norm or "#BSUB" in norm
-    shebang = text[2:].split("\n", 1)[0].rstrip("\r").strip(C_SPACE) if text[:2] == "#!" else None
+    reader.has_wrappers = _FOREIGN_MAGIC.search(norm) is not None  # "#PBS" or "#BSUB" anywhere
+    if text[:2] == "#!":
+        eol = text.find("\n")
+        shebang = text[2 : eol if eol >= 0 else len(text)].rstrip("\r").strip(C_SPACE)
+    else:
+        shebang = None
 
-    end = _HEADER_END.search(norm)
-    header_end = end.start() if end else len(norm)
+    # The header scan (``opt.c`` ``_opt_batch_script``), line by line up to the first command.
     components: list[_Argv] = [_Argv()]
-    het = _HETJOB.search(norm, 0, header_end) is not None
-    lineno = 1
-    last = 0
-    for match in _DIRECTIVE_LINE.finditer(norm, 0, header_end):
-        lineno += norm.count("\n", last, match.start())
-        last = match.start()
-        line = match.group()
-        if line[2] == "B":
-            start, source = 7, "script"
-        else:
-            start, source = 6, "slurm-alias"
-            if not reader.warned_alias:
-                reader.warned_alias = True
-                reader.problem(
-                    lineno,
-                    1,
-                    "#SLURM",
-                    "Change from #SLURM to #SBATCH in your script and verify the options are "
-                    "valid in sbatch",
-                    "#SBATCH (sbatch still reads #SLURM lines, with this warning)",
-                    "slurm-alias",
-                    foreign=True,
-                )
-        if het and _HETJOB.search(line, start):
-            line = _het_separator(reader, components, lineno, line, start)
-        reader.lines[lineno] = line
-        _read_directive_line(reader, components[-1], lineno, line, start, source)
-    if "atch" in norm or "ATCH" in norm or "SLURM" in norm:
-        _report_lookalikes(reader, norm, header_end)
+    lookalikes: list[tuple[int, bool]] = []  # comment lines that look like directives
+    size = len(norm)
+    header_end = -1  # where the first command starts; -1: the script has none
+    lineno = 0
+    pos = 0
+    while pos < size:
+        lineno += 1
+        eol = norm.find("\n", pos)
+        if eol < 0:
+            eol = size
+        line = norm[pos:eol]
+        if line.startswith(_MAGIC):
+            _directive_line(reader, components, lineno, line)
+        elif line[:1] != "#" and line.lstrip(_BLANKS)[:1] not in ("", "#"):
+            header_end = pos
+            break
+        elif line and (line[0] != "#" or line[1:2].isalpha()):
+            # (only an indented line, or "#" and a letter, can look like a directive)
+            match = _LOOKS_LIKE.match(line)
+            if match:
+                lookalikes.append((lineno, match.group(1) is not None))
+        pos = eol + 1
+    if lookalikes:
+        _report_lookalikes(reader, lookalikes)
 
-    if end:
+    if header_end >= 0:
         body = norm[header_end:]
-        body_line = norm.count("\n", 0, header_end) + 1
+        body_line = lineno
         _report_ignored(reader, norm, header_end, body_line)
     else:
         body = ""
-        body_line = norm.count("\n") + (1 if norm.endswith("\n") or not norm else 2)
+        body_line = lineno + 1
 
+    reader.options = [{} for _ in components]
     for number, argv in enumerate(components):
         reader.apply(argv, number)
-    cli = _Argv(
-        list(command_line), [(0, Word(w, 0, len(w), True), "command-line") for w in command_line]
-    )
-    reader.apply(cli, 0)
+    if command_line:
+        cli = _Argv(
+            list(command_line),
+            [(0, Word(w, 0, len(w), True), "command-line") for w in command_line],
+            list(command_line),
+            [(0, number) for number in range(1, len(command_line) + 1)],
+        )
+        reader.apply(cli, 0)
 
     if reader.has_wrappers:
         _report_wrappers(reader, norm.split("\n"))
 
-    per_component: list[dict[str, Directive]] = [{} for _ in components]
-    for directive in reader.directives:
-        if directive.option is None:
-            continue
-        effective = per_component[directive.component]
-        for other in _REPLACES.get(directive.option, ()):
-            effective.pop(other, None)
-        effective.pop(directive.option, None)  # keep insertion order = order of effect
-        effective[directive.option] = directive
-    for effective in per_component:
+    for effective in reader.options:
         _check_combinations(reader, effective)
-    frozen = tuple(MappingProxyType(options) for options in per_component)
-    return BatchScript(
+    frozen = tuple(map(MappingProxyType, reader.options))
+    return _frozen(
+        BatchScript,
         path=path,
         text=text,
         shebang=shebang,
@@ -657,26 +665,28 @@ def _whole_script_checks(reader: _Reader, text: str) -> str:
             "#!/bin/bash (or another interpreter) as the very first bytes of the file",
             "no-shebang",
         )
-    for needle, message, hint, kind in (
-        (
-            "\x00",
+    nul = text.find("\x00")
+    if nul >= 0:
+        reader.problem(
+            text.count("\n", 0, nul) + 1,
+            1,
+            "",
             "The Slurm batch script contains a NULL character '\\0'",
             "a text file without NUL bytes",
             "nul",
-        ),
-        (
-            "\r\n",
+        )
+    crlf = text.find("\r\n") if "\r" in text else -1  # (a search for one character is quicker)
+    if crlf >= 0:
+        reader.problem(
+            text.count("\n", 0, crlf) + 1,
+            1,
+            "",
             "Batch script contains DOS line breaks (\\r\\n) instead of expected UNIX line "
             "breaks (\\n)"
             " (read here as if they were \\n)",
             "convert it with dos2unix",
             "crlf",
-        ),
-    ):
-        if needle in text:
-            line = text.count("\n", 0, text.index(needle)) + 1
-            reader.problem(line, 1, "", message, hint, kind)
-    if "\r\n" in text:
+        )
         text = text.replace("\r\n", "\n")
     if len(text) * 4 > DEFAULT_SCRIPT_LIMIT:
         size = len(text.encode("utf-8", "surrogatepass"))
@@ -701,11 +711,38 @@ def _whole_script_checks(reader: _Reader, text: str) -> str:
     return text
 
 
-def _read_directive_line(
-    reader: _Reader, argv: _Argv, lineno: int, line: str, start: int, source: str
-) -> None:
-    result = split_words(line, start)
-    for word in result.words:
+def _directive_line(reader: _Reader, components: list[_Argv], lineno: int, line: str) -> None:
+    """One ``#SBATCH`` (or ``#SLURM``) line of the header: its words join the argv of the
+    current het-job component, or of the next one when the line holds ``hetjob``."""
+    if line[2] == "B":
+        start, source = 7, "script"
+    else:
+        start, source = 6, "slurm-alias"
+        if not reader.warned_alias:
+            reader.warned_alias = True
+            reader.problem(
+                lineno,
+                1,
+                "#SLURM",
+                "Change from #SLURM to #SBATCH in your script and verify the options are "
+                "valid in sbatch",
+                "#SBATCH (sbatch still reads #SLURM lines, with this warning)",
+                "slurm-alias",
+                foreign=True,
+            )
+    # A quick test in lower case first: the case-blind search is slow.
+    lower = line.lower()
+    if ("hetjob" in lower or "packjob" in lower) and _HETJOB.search(line, start):
+        line = _het_separator(reader, components, lineno, line, start)
+    argv = components[-1]
+    words = common_words(line, start)
+    if words is not None:
+        result = None
+    else:
+        result = split_words(line, start)
+        words = result.words
+        reader.lines[lineno] = line  # to locate characters of words with quotes or escapes
+    for word in words:
         if word.colon:
             reader.problem(
                 lineno,
@@ -717,6 +754,10 @@ def _read_directive_line(
             )
         argv.words.append(word.text)
         argv.where.append((lineno, word, source))
+        argv.raw.append(word.text if word.plain else line[word.start : word.end])
+        argv.tokens.append((lineno, word.start + 1))
+    if result is None:
+        return
     if result.stop == "unmatched":
         reader.problem(
             lineno,
@@ -774,14 +815,11 @@ def _het_separator(
     return _HETJOB.sub(lambda m: " " * len(m.group()), line)
 
 
-def _report_lookalikes(reader: _Reader, norm: str, header_end: int) -> None:
-    """Header lines that look like directives but are comments to sbatch."""
-    lineno = 1
-    last = 0
-    for match in _LOOKS_LIKE.finditer(norm, 0, header_end):
-        lineno += norm.count("\n", last, match.start())
-        last = match.start()
-        if match.group(1):
+def _report_lookalikes(reader: _Reader, lookalikes: list[tuple[int, bool]]) -> None:
+    """Header lines that look like directives but are comments to sbatch, as
+    ``(line number, indented)``."""
+    for lineno, indented in lookalikes:
+        if indented:
             why = "it is indented, so sbatch reads it as a comment"
         else:
             why = "only '#SBATCH' in capitals counts, so sbatch reads it as a comment"
@@ -797,11 +835,13 @@ def _report_lookalikes(reader: _Reader, norm: str, header_end: int) -> None:
 
 
 def _report_ignored(reader: _Reader, norm: str, offset: int, body_line: int) -> None:
+    """``#SBATCH`` lines after the first command (at ``offset``, on line ``body_line``)."""
     line = body_line
     last = offset
     for count, match in enumerate(_IGNORED_AFTER.finditer(norm, offset)):
-        line += norm.count("\n", last, match.start())
-        last = match.start()
+        start = match.start() + 1  # the line starts after the newline
+        line += norm.count("\n", last, start)
+        last = start
         if count >= 100:
             reader.problem(
                 line,
@@ -867,25 +907,31 @@ def _report_wrappers(reader: _Reader, lines: list[str]) -> None:
             )
 
 
-def _check_combinations(reader: _Reader, options: Mapping[str, Directive]) -> None:
-    """The combinations sbatch refuses (``slurm_opt.c`` ``_validate_*``)."""
+def _refuse(
+    reader: _Reader, options: Mapping[str, Directive], names: Sequence[str], message: str, hint: str
+) -> None:
+    """A combination sbatch refuses, reported at the option of ``names`` that comes last."""
 
     def at(directive: Directive) -> str:
         if directive.line == 0:
             return "on the command line"
         return f"line {directive.line}"
 
-    def refuse(names: Sequence[str], message: str, hint: str) -> None:
-        found = [options[n] for n in names if n in options]
-        last = max(found, key=lambda d: (d.source == "command-line", d.line, d.column))
-        where = ", ".join(f"--{d.option} ({at(d)})" for d in found)
-        reader.problem(
-            last.line, last.column, f"--{last.option}", f"{message}: {where}", hint, "conflict"
-        )
+    found = [options[n] for n in names if n in options]
+    last = max(found, key=lambda d: (d.source == "command-line", d.line, d.column))
+    where = ", ".join(f"--{d.option} ({at(d)})" for d in found)
+    reader.problem(
+        last.line, last.column, f"--{last.option}", f"{message}: {where}", hint, "conflict"
+    )
 
+
+def _check_combinations(reader: _Reader, options: Mapping[str, Directive]) -> None:
+    """The combinations sbatch refuses (``slurm_opt.c`` ``_validate_*``)."""
     memory = [n for n in ("mem", "mem-per-cpu", "mem-per-gpu") if n in options]
     if len(memory) > 1:
-        refuse(
+        _refuse(
+            reader,
+            options,
             memory,
             "--mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive",
             "keep one of them (a command-line one does not override the script's: both count)",
@@ -897,13 +943,17 @@ def _check_combinations(reader: _Reader, options: Mapping[str, Directive]) -> No
         except values.ValueProblem:
             names = set()
         if "gpu" in names:
-            refuse(
+            _refuse(
+                reader,
+                options,
                 ("gres", "gpus-per-node"),
                 "--gres=gpu and --gpus-per-node are mutually exclusive",
                 "keep one of them: --gpus-per-node=N or --gres=gpu:N",
             )
     if "exclusive" in options and "oversubscribe" in options:
-        refuse(
+        _refuse(
+            reader,
+            options,
             ("exclusive", "oversubscribe"),
             "--exclusive and --oversubscribe are mutually exclusive",
             "keep one of them",
@@ -913,7 +963,9 @@ def _check_combinations(reader: _Reader, options: Mapping[str, Directive]) -> No
     if task_cpu:
         cpu_options.append("tres-per-task")
     if len(cpu_options) > 1:
-        refuse(
+        _refuse(
+            reader,
+            options,
             cpu_options,
             "--cpus-per-task, --tres-per-task=cpu:N and --cpus-per-gpu are mutually exclusive",
             "keep one of them",
@@ -933,7 +985,9 @@ def _check_combinations(reader: _Reader, options: Mapping[str, Directive]) -> No
             if high != low:
                 clash.append("nodes")
         if clash:
-            refuse(
+            _refuse(
+                reader,
+                options,
                 ["ntasks-per-gpu", *clash],
                 "--ntasks-per-gpu is mutually exclusive with "
                 + ", ".join(f"--{n}" + (" (a range)" if n == "nodes" else "") for n in clash),

@@ -69,7 +69,9 @@ def _strtol(text: str, start: int = 0) -> tuple[int | None, int]:
     """C ``strtol(text + start, &end, 10)``: ``(value or None if no digits, end index)``.
 
     Leading C whitespace and one sign are accepted, as in C; with no digits the end is
-    ``start`` (C returns the original pointer).
+    ``start`` (C returns the original pointer). A value beyond a 64-bit ``long`` is
+    clamped to ``LONG_MAX``/``LONG_MIN``, as strtol(3) does on overflow (so any number of
+    digits is read, without Python's limit on converting long digit strings).
     """
     i = start
     n = len(text)
@@ -84,7 +86,19 @@ def _strtol(text: str, start: int = 0) -> tuple[int | None, int]:
         j += 1
     if j == i:
         return None, start
-    return sign * int(text[i:j]), j
+    return max(_LONG_MIN, sign * _digits(text[i:j])), j
+
+
+_LONG_MAX = 2**63 - 1
+_LONG_MIN = -(2**63)
+
+
+def _digits(text: str) -> int:
+    """A string of ASCII digits as C reads it into a 64-bit ``long``: clamped to
+    ``LONG_MAX`` (strtol(3) on overflow), so any number of digits is read, without
+    Python's limit on converting long digit strings."""
+    text = text.lstrip("0")
+    return _LONG_MAX if len(text) > 19 else min(_LONG_MAX, int(text or "0"))
 
 
 # ---------------------------------------------------------------------------
@@ -141,11 +155,11 @@ def parse_time_seconds(value: str) -> int | None:
             raise ValueProblem(
                 f"invalid time {value!r}: a day count cannot be negative", _TIME_HINT
             )
-        fields = [int(f) for f in rest.split(":")] if rest else []
+        fields = [_digits(f) for f in rest.split(":")] if rest else []
         fields += [0] * (3 - len(fields))
         hours, minutes, seconds = fields
-        return int(days_text) * 86400 + hours * 3600 + minutes * 60 + seconds
-    fields = [int(f) for f in value.split(":")]
+        return _digits(days_text) * 86400 + hours * 3600 + minutes * 60 + seconds
+    fields = [_digits(f) for f in value.split(":")]
     if len(fields) == 3:
         return fields[0] * 3600 + fields[1] * 60 + fields[2]
     if len(fields) == 2:
@@ -248,6 +262,9 @@ _NODES_HINT = "N (exactly N nodes), MIN-MAX, or a list of sizes such as 1,2,4 or
 
 
 def _str_to_nodes(text: str) -> tuple[int | None, str]:
+    """``proc_args.c`` ``_str_to_nodes``: strtol, then ``k``/``m`` multipliers, and the
+    result cast to a C ``int`` (so a count beyond 2147483647 wraps, usually negative,
+    and is then refused as a node count)."""
     number, end = _strtol(text)
     if number is None:
         return None, text
@@ -258,7 +275,7 @@ def _str_to_nodes(text: str) -> tuple[int | None, str]:
     if rest[:1] in ("m", "M"):
         number *= 1024 * 1024
         rest = rest[1:]
-    return number, rest
+    return (number + 2**31) % 2**32 - 2**31, rest
 
 
 def parse_node_range(value: str) -> tuple[int, int | None]:
@@ -339,7 +356,7 @@ class Gres:
 
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+\Z")
-_COUNT = re.compile(r"(\d+)([kKmMgGtTpP]?)\Z")
+_COUNT = re.compile(r"([0-9]+)([kKmMgGtTpP]?)\Z")
 _COUNT_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
 _GRES_HINT = (
     "name[[:type]:count] items separated by commas, e.g. gpu:4, gpu:a100:2, gpu:a100 "
@@ -351,7 +368,7 @@ def _count(text: str) -> int | None:
     match = _COUNT.match(text)
     if not match:
         return None
-    return int(match[1]) * _COUNT_FACTORS[match[2].lower()]
+    return _digits(match[1]) * _COUNT_FACTORS[match[2].lower()]
 
 
 def _check_name(word: str, what: str, value: str, hint: str) -> None:
@@ -649,7 +666,7 @@ HINTS = frozenset({"compute_bound", "memory_bound", "multithread", "nomultithrea
 
 def parse_hint(value: str) -> tuple[str, ...]:
     """``--hint``: the hint words, lower case. Source: ``proc_args.c`` ``verify_hint``."""
-    words = tuple(w.lower() for w in re.split(r",(?!\d)", value))
+    words = tuple(w.lower() for w in re.split(r",(?![0-9])", value))
     for word in words:
         if word == "help":
             raise ValueProblem("--hint=help prints the hints and exits", "")
@@ -799,7 +816,7 @@ def _split_top(value: str) -> list[str]:
     return [p for p in parts if p]
 
 
-_RANGE = re.compile(r"(\d+)(?:-(\d+))?\Z")
+_RANGE = re.compile(r"([0-9]+)(?:-([0-9]+))?\Z")
 
 
 def _host_pieces(expression: str, value: str) -> list[str | list[tuple[int, int, int]]]:
@@ -816,7 +833,7 @@ def _host_pieces(expression: str, value: str) -> list[str | list[tuple[int, int,
             if not match:
                 raise ValueProblem(f"invalid range {item!r} in hostlist {value!r}", _HOSTLIST_HINT)
             low_text, high_text = match[1], match[2] or match[1]
-            low, high = int(low_text), int(high_text)
+            low, high = _digits(low_text), _digits(high_text)
             if high < low:
                 raise ValueProblem(
                     f"range {item!r} ends before it starts in hostlist {value!r}", _HOSTLIST_HINT
