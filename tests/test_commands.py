@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slurm2sky import _shell
 from slurm2sky.validate.commands import (
     check_commands_in,
     check_sky_command,
@@ -178,6 +179,41 @@ def test_placeholders_are_words_not_redirections() -> None:
 def test_unclosed_quotes_do_not_raise() -> None:
     assert argvs("sky exec dev 'python x.py") == [("sky", "exec", "dev", "python x.py")]
     assert argvs('sky status "$(sky check') == [("sky", "status", "$(sky check"), ("sky", "check")]
+
+
+def test_shell_read_as_bash_reads_it() -> None:
+    text = (
+        "time -p sky check\n"
+        'sky launch -c "dev-$(date "+%F")" task.yaml\n'
+        "for id in $(sky jobs queue | tail -n +2); do echo $id; done\n"
+        'echo "${CLUSTER:-$(sky status --refresh)}" > "$(sky api info)"\n'
+        "cmd=(sky launch task.yaml)\n"
+        "sky() { echo not run; }\n"
+        "sky launch task.yaml &> <log> \\\n  --down\n"
+        "sky jobs logs <job_id> > <out>\n"
+        "sky status \\"
+    )
+    assert argvs(text) == [
+        ("sky", "check"),
+        ("sky", "launch", "-c", 'dev-$(date "+%F")', "task.yaml"),
+        ("sky", "jobs", "queue"),
+        ("sky", "status", "--refresh"),
+        ("sky", "api", "info"),
+        ("sky", "launch", "task.yaml", "--down"),
+        ("sky", "jobs", "logs", "<job_id>"),
+        ("sky", "status"),
+    ]
+
+
+def test_nested_commands_keep_their_positions() -> None:
+    (command,) = find_sky_commands('ID=$(\n  sky jobs launch \\\n    -d "$(cat f)")\n')
+    assert command.argv == ("sky", "jobs", "launch", "-d", "$(cat f)")
+    assert command.positions == ((2, 3), (2, 7), (2, 12), (3, 5), (3, 8))
+
+
+def test_console_heredoc_delimiters_are_read_as_the_shell_reads_them() -> None:
+    text = "$ cat <<'END OF FILE' > task.yaml\nrun: sky\nEND OF FILE\n$ echo '<<EOF'\n$ sky check\n"
+    assert argvs(text) == [("sky", "check")]
 
 
 @settings(max_examples=300, deadline=None)
@@ -448,3 +484,48 @@ def test_argument_values_are_converted_as_click_does(line: str, word: str, messa
 def test_numeric_arguments_accept_numbers_placeholders_and_expansions(line: str) -> None:
     checks = check_commands_in(line)
     assert [issue for check in checks for issue in check.issues] == [], line
+
+
+# ---------------------------------------------------------------------------
+# The shell reader's guide mode (slurm2sky._shell), shared with the converter
+
+
+def test_word_text_unquotes_and_keeps_expansions() -> None:
+    assert _shell.word_text('"$(date "+%F")"') == ('$(date "+%F")', True)
+    assert _shell.word_text("a'b c'\\ d") == ("ab c d", True)
+    assert _shell.word_text("--env=X\\\n") == ("--env=X", False)  # a continuation
+    assert _shell.word_text("$'tab\\there'${x:-'a'}`date`") == ("tab\\there${x:-'a'}`date`", False)
+    assert _shell.word_text("<job_id>") == ("<job_id>", False)
+    assert _shell.word_text('"$(open') == ("$(open", True)
+    # the converter's unquote is the same code without the guide's rules
+    assert _shell.unquote('"$(date "+%F")"') == "$(date +%F)"
+
+
+def test_substitutions_in_guide_mode() -> None:
+    text = "a `b` <(c) \"$(d)\" '$(e)' $((1 + 2)) $(f"
+    assert _shell.substitutions(text) == [(12, 16, "d")]  # the converter's: $( … ) only
+    assert _shell.substitutions(text, guide=True) == [
+        (2, 5, "b"),
+        (6, 10, "c"),
+        (12, 16, "d"),
+        (36, 39, "f"),  # not closed: to the end
+    ]
+
+
+def test_scan_in_guide_mode_reads_every_line_and_nested_commands() -> None:
+    text = "echo $(sky status <cluster>)\nls <in>"
+    (first, second) = _shell.scan(text, guide=True)
+    (segment,) = first.segments
+    assert [command.words for command in segment.commands] == [
+        [("echo", 0, 4), ("$(sky status <cluster>)", 5, 28)],
+        [("sky", 7, 10), ("status", 11, 17), ("<cluster>", 18, 27)],
+    ]
+    assert [c.words for c in second.commands()] == [[("ls", 0, 2), ("<in>", 3, 7)]]
+    # the converter's reading: "<" is a redirection
+    (converter,) = _shell.scan("ls <in>")
+    assert [c.words for c in converter.commands()] == [[("ls", 0, 2)]]
+
+
+def test_heredoc_delimiters() -> None:
+    assert _shell.heredoc_delimiters("cat <<'A B' >x <<-EOF") == [("A B", False), ("EOF", True)]
+    assert _shell.heredoc_delimiters("cat <<< 'x' '<<EOF' # <<C") == []

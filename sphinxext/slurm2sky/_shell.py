@@ -13,6 +13,10 @@ others are tokenised by one regular expression. A line with an open quote, an op
 ``$(`` or a trailing ``\\``, ``|``, ``&&`` or ``||`` is joined with the next one first, as
 the shell does.
 
+The same reader reads the shell a guide shows (``scan(text, guide=True)``), for the checks
+of its ``sky`` commands: there every line is read closely, ``<placeholders>`` are words,
+and the commands inside substitutions are read too (see :func:`scan`).
+
 Shapes: a :class:`Segment` is one logical line (physical lines ``first``..``last``,
 0-based within the body) with the heredoc lines that follow it; a :class:`Command` is
 one simple command of a segment, with ``words`` as ``(text, start, end)`` offsets into
@@ -24,28 +28,75 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 
-__all__ = ["Command", "Segment", "Statement", "is_assignment", "scan", "unquote"]
+__all__ = [
+    "PLACEHOLDER",
+    "Command",
+    "Segment",
+    "Statement",
+    "heredoc_delimiters",
+    "is_assignment",
+    "scan",
+    "substitutions",
+    "unquote",
+    "word_text",
+]
 
-#: One shell word: plain characters, escapes, quotes, substitutions, expansions (a
-#: ``${…}`` may hold quotes and one level of ``${…}``: ``${f#"${dir}/"}``).
-_WORD = (
-    r"""(?:[^\s'"\\`$;&|()<>]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`"""
-    r"""|\$\((?:[^()'"]|'[^']*'|"(?:[^"\\]|\\.)*"|\((?:[^()]|\([^()]*\))*\))*\)"""
-    r"""|\$\{(?:[^{}'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|\$\{[^{}]*\})*\}|\$)+"""
+#: Pieces of a shell word (bash(1) "QUOTING", "EXPANSION"), shared by the token patterns
+#: and :func:`word_text`: quotes, backquotes, ``( … )`` with two levels of nesting (the
+#: body of a ``$( … )``), ``${…}`` (which may hold quotes and one level of ``${…}``:
+#: ``${f#"${dir}/"}``).
+_SINGLE = r"'[^']*'"
+_DOUBLE = r'"(?:[^"\\]|\\.)*"'
+_BACKQUOTED = r"`(?:[^`\\]|\\.)*`"
+_PARENS = rf"""\((?:[^()'"]|{_SINGLE}|{_DOUBLE}|\((?:[^()]|\([^()]*\))*\))*\)"""
+#: ``( … )`` as a guide's reader needs it: quotes and escapes at every one of six levels
+#: (``$((((t1 - t0) % 3600) / 60))``).
+_GUIDE_PARENS = rf"""\((?:[^()'"\\]|\\.|{_SINGLE}|{_DOUBLE})*\)"""
+for _ in range(5):
+    _GUIDE_PARENS = rf"""\((?:[^()'"\\]|\\.|{_SINGLE}|{_DOUBLE}|{_GUIDE_PARENS})*\)"""
+_PARAMETER = rf"""\$\{{(?:[^{{}}'"\\]|\\.|{_SINGLE}|{_DOUBLE}|\$\{{[^{{}}]*\}})*\}}"""
+_WORD_PART = (
+    rf"""[^\s'"\\`$;&|()<>]+|\\.|{_SINGLE}|{_DOUBLE}|{_BACKQUOTED}|\${_PARENS}|{_PARAMETER}|\$"""
 )
-_TOKEN = re.compile(
-    rf"""
+#: One shell word: plain characters, escapes, quotes, substitutions, expansions.
+_WORD = rf"(?:{_WORD_PART})+"
+#: A placeholder a reader fills in, as guides write one: ``<job_id>``, ``<tasks-per-node>``.
+PLACEHOLDER = re.compile(r"<[A-Za-z_][\w.:-]*>")
+
+
+def _token_pattern(guide: bool) -> re.Pattern[str]:
+    """The token pattern of :func:`_tokens`: :data:`_TOKEN`, or :data:`_GUIDE_TOKEN` for
+    shell as a guide shows it (see :func:`scan`, ``guide``). There a ``<placeholder>``, a
+    process substitution ``<( … )`` and ``$'…'`` are (parts of) words, ``( … )`` nest
+    deeper, a double-quoted string may hold substitutions with quotes of their own
+    (``"$(date "+%F")"``), and ``&>`` is a redirection, not ``&`` then ``>``."""
+    word, operators, redirection = _WORD, r"[;&|()\n]", ""
+    if guide:
+        double = rf"""(?:[^"\\$`]|\\.|\${_GUIDE_PARENS}|{_PARAMETER}|{_BACKQUOTED}|\$)*"""
+        word = (
+            rf"""(?:{PLACEHOLDER.pattern}|[$<>]{_GUIDE_PARENS}|\$'(?:[^'\\]|\\.)*'"""
+            rf"""|"{double}"|{_WORD_PART})+"""
+        )
+        operators = r"&(?!>)|[;|()\n]"
+        redirection = rf"(?!{PLACEHOLDER.pattern}|[<>]\()"
+    return re.compile(
+        rf"""
     (?P<s>(?:[ \t\r\f\v]|\\\n)+)
    |(?P<c>\#[^\n]*)
-   |(?P<o>&&|\|\||;;&?|;&|\|&|[;&|()\n])
+   |(?P<o>&&|\|\||;;&?|;&|\|&|{operators})
    |(?P<h>\d*<<-?)(?!<)
-   |(?P<r>&>>?|\d*(?:<<<|<>|>>|>&|<&|>\||[<>]))
-   |(?P<w>{_WORD})
+   |(?P<r>&>>?|\d*(?:<<<|<>|>>|>&|<&|>\||{redirection}[<>]))
+   |(?P<w>{word})
    |(?P<x>.)
     """,
-    re.X | re.S,
-)
+        re.X | re.S,
+    )
+
+
+_TOKEN = _token_pattern(False)
+_GUIDE_TOKEN = _token_pattern(True)
 #: One word and the blanks after it.
 _WORD_AND_BLANKS = re.compile(rf"({_WORD})[ \t\r\f\v]*", re.S)
 #: One logical line as far as quotes and backslashes go: it ends at the first newline
@@ -187,30 +238,75 @@ def unquote(word: str) -> str:
     """A word with its quotes and backslashes removed (no expansion): ``"a b"`` → ``a b``."""
     if "'" not in word and '"' not in word and "\\" not in word:
         return word
+    return _unquote(word, False)[0]
+
+
+def word_text(word: str) -> tuple[str, bool]:
+    """``(text, quoted)``: a word of :func:`scan` with ``guide`` as the shell reads it
+    before expanding it (bash(1) "QUOTING"): quotes and the backslashes that escape
+    removed, a ``\\`` newline (a line continuation) dropped; expansions (``$x``, ``${…}``,
+    ``$( … )``, ``$(( … ))``, backquotes; one that does not close, to the end of the word)
+    kept as written, and the text of ``$'…'`` as written. ``quoted``: some part of the
+    word was quoted or escaped (so ``"if"`` is no keyword)."""
+    return _unquote(word, True)
+
+
+#: What :func:`word_text` keeps as written: an expansion (the pieces of the words of
+#: :data:`_GUIDE_TOKEN`), or one that does not close, to the end of the word.
+_EXPANSION = re.compile(
+    rf"\${_GUIDE_PARENS}|{_PARAMETER}|{_BACKQUOTED}|\$(?:[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])"
+    r"|\$[({].*|`.*",
+    re.S,
+)
+#: The characters :func:`_unquote` stops at (it copies the others).
+_UNQUOTE_STOPS = re.compile(r"""[\\'"]""")
+_WORD_TEXT_STOPS = re.compile(r"""[\\'"$`]""")
+_ANSI_C = re.compile(r"\$'((?:[^'\\]|\\.?)*)'?", re.S)
+
+
+def _unquote(word: str, guide: bool) -> tuple[str, bool]:
+    """:func:`unquote` (``guide`` false: expansions are not special) or
+    :func:`word_text` (``guide`` true)."""
     out: list[str] = []
+    quoted = double = False
     i, n = 0, len(word)
-    while i < n:
-        c = word[i]
-        if c == "\\" and i + 1 < n:
-            out.append(word[i + 1])
-            i += 2
-        elif c == "'":
-            end = word.find("'", i + 1)
-            end = n if end < 0 else end
-            out.append(word[i + 1 : end])
-            i = end + 1
-        elif c == '"':
-            i += 1
-            while i < n and word[i] != '"':
-                if word[i] == "\\" and i + 1 < n and word[i + 1] in '"\\$`':
-                    i += 1
-                out.append(word[i])
+    stops = _WORD_TEXT_STOPS if guide else _UNQUOTE_STOPS
+    while stop := stops.search(word, i):
+        j = stop.start()
+        out.append(word[i:j])
+        c = word[j]
+        i = j + 1
+        if c == "\\":
+            following = word[i : i + 1]
+            if guide and following == "\n":
                 i += 1
-            i += 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
+                continue
+            if following and (not double or following in '"\\$`'):
+                out.append(following)
+                quoted = True
+                i += 1
+                continue
+        elif c == '"':
+            double = not double
+            quoted = True
+            continue
+        elif c == "'" and not double:
+            end = word.find("'", i)
+            end = n if end < 0 else end
+            out.append(word[i:end])
+            quoted = True
+            i = end + 1
+            continue
+        elif guide:  # "$" or "`"
+            ansi = not double and word.startswith("$'", j)
+            match = (_ANSI_C if ansi else _EXPANSION).match(word, j)
+            if match:
+                out.append(match.group(1 if ansi else 0))
+                i = match.end()
+                continue
+        out.append(c)
+    out.append(word[i:])
+    return "".join(out), quoted
 
 
 @dataclass(slots=True)
@@ -288,18 +384,23 @@ class Statement:
         return [command for segment in self.segments for command in segment.commands]
 
 
-def _tokens(text: str) -> tuple[list[tuple[str, str, int, int]], int]:
+def _tokens(
+    text: str, pattern: re.Pattern[str] = _TOKEN, to_end: bool = False
+) -> tuple[list[tuple[str, str, int, int]], int]:
     """``(tokens, open)``: tokens as ``(kind, text, start, end)`` with kind ``w`` word,
     ``o`` operator, ``r`` redirection, ``h`` heredoc operator (comments and blanks
     dropped); an array literal ``name=(a b)`` is one word. ``open`` says whether the line
     continues on the next one: ``0`` no; ``-1`` an open quote, a trailing ``\\``, ``|``,
-    ``&&`` or ``||``; else 1 + the offset of the ``(`` of an open ``$(`` or array."""
+    ``&&`` or ``||``; else 1 + the offset of the ``(`` of an open ``$(`` or array.
+    ``pattern``: :data:`_TOKEN`, or :data:`_GUIDE_TOKEN`. ``to_end``: there is no next
+    line, so an open quote, ``$(`` or array runs to the end of ``text``, in the word that
+    holds it (``open`` is then ``0``)."""
     tokens: list[tuple[str, str, int, int]] = []
     is_open = 0
     array_start = -1  # index in tokens of an array assignment being read
     array_depth = 0
     array_paren = 0
-    for match in _TOKEN.finditer(text):
+    for match in pattern.finditer(text):
         kind = match.lastgroup
         if kind == "s" or kind == "c":
             continue
@@ -340,6 +441,18 @@ def _tokens(text: str) -> tuple[list[tuple[str, str, int, int]], int]:
         tokens.append((kind or "w", value, start, match.end()))
     if array_start >= 0 and not is_open:
         is_open = array_paren + 1
+    if to_end and is_open:
+        if array_start < 0 and start == len(text) - 1 and text[start] == "\\":
+            return tokens, 0  # a backslash at the very end continues the line with nothing
+        # the open array, or the open quote or "$(" with the word it continues
+        first = array_start
+        if first < 0:
+            touching = tokens and tokens[-1][0] == "w" and tokens[-1][3] == start
+            first = len(tokens) - 1 if touching else len(tokens)
+        begin = tokens[first][2] if first < len(tokens) else start
+        del tokens[first:]
+        tokens.append(("w", text[begin:], begin, len(text)))
+        return tokens, 0
     if not is_open and (
         (text.endswith("\\") and not text.endswith("\\\\"))
         or (tokens and tokens[-1][0] == "o" and tokens[-1][1] in ("|", "&&", "||"))
@@ -412,7 +525,11 @@ def _ordinary_command(text: str, special: frozenset[str], assignments: bool) -> 
 
 
 def scan(
-    body: str, special: frozenset[str] = SPECIAL_WORDS, assignments: bool = False
+    body: str,
+    special: frozenset[str] = SPECIAL_WORDS,
+    assignments: bool = False,
+    *,
+    guide: bool = False,
 ) -> list[Statement]:
     """The statements of ``body`` (a script body, ``\\n`` line ends), in order.
 
@@ -421,7 +538,18 @@ def scan(
     form segments marked ``work``. Every physical line belongs to exactly one segment and
     every segment to exactly one statement, so writing the statements' lines back gives
     the body again.
+
+    ``guide``: ``body`` is shell as a guide shows it to people (a code block), not a
+    script bash runs. Every line is read word by word (``special`` and ``assignments``
+    do not count), with :data:`_GUIDE_TOKEN` (a ``<placeholder>`` is a word, not a
+    redirection; see :func:`_token_pattern`); the ``-p`` of ``time -p`` is no command;
+    a quote, ``$(`` or array still open at the end of ``body`` runs to its end (bash
+    would wait for more input); and the commands inside the words' substitutions
+    (:func:`substitutions` with ``guide``) are read too, recursively: they follow a
+    segment's own commands, their words' offsets into its ``text``, their ``depth``
+    counted inside the substitution. :func:`word_text` gives such a word's text.
     """
+    pattern = _GUIDE_TOKEN if guide else _TOKEN
     lines = body.split("\n")
     offsets: list[int] = []
     position = 0
@@ -444,6 +572,7 @@ def scan(
                 last += 1
             elif (
                 (work or last < i)  # blank lines before a command are a segment of their own
+                and not guide
                 and not (stack and stack[-1] == "case-pat")
                 and _ordinary(stripped, special, assignments)
             ):
@@ -469,7 +598,7 @@ def scan(
             continue
         line = lines[i]
         depth = len(stack)
-        if _PLAIN.match(line):
+        if not guide and _PLAIN.match(line):
             words = []
             position = 0
             for word in line.split():
@@ -478,7 +607,7 @@ def scan(
                 position += len(word)
             segment = Segment(i, i, line, depth_before=depth)
             if words[0][0] in _KEYWORDS or (stack and stack[-1] == "case-pat"):
-                _walk(segment, [("w", w, s, e) for w, s, e in words], stack)
+                _walk(segment, [("w", w, s, e) for w, s, e in words], stack, guide)
             else:
                 segment.commands.append(Command(words, depth))
             last = i
@@ -486,9 +615,9 @@ def scan(
         else:
             text = line
             last = i
-            tokens, is_open = _tokens(text)
+            tokens, is_open = _tokens(text, pattern)
             rounds = 0
-            while is_open and last + 1 < count and rounds < 64:
+            while is_open and last + 1 < count and (rounds < 64 or guide):
                 rounds += 1
                 if is_open > 0:  # an open $( or array: to its closing parenthesis
                     end = _closing(body, offsets[i] + is_open)
@@ -500,9 +629,13 @@ def scan(
                 new_last = min(i + body.count("\n", offsets[i], end), count - 1)
                 last = max(new_last, last + 1)
                 text = "\n".join(lines[i : last + 1])
-                tokens, is_open = _tokens(text)
+                tokens, is_open = _tokens(text, pattern)
+            if is_open and guide:
+                tokens, is_open = _tokens(text, pattern, True)
             segment = Segment(i, last, text, depth_before=depth)
-            delimiters = _walk(segment, tokens, stack)
+            delimiters = _walk(segment, tokens, stack, guide)
+            if guide:
+                segment.commands.extend(_nested(tokens))
             i = last + 1
             if delimiters:
                 start = i
@@ -529,10 +662,14 @@ def scan(
 
 
 def _walk(
-    segment: Segment, tokens: list[tuple[str, str, int, int]], stack: list[str]
+    segment: Segment,
+    tokens: list[tuple[str, str, int, int]],
+    stack: list[str],
+    guide: bool = False,
 ) -> list[tuple[str, bool]]:
     """Split one logical line's tokens into commands, following compound commands on
-    ``stack``. Returns the heredoc delimiters the line opens, in order."""
+    ``stack``. Returns the heredoc delimiters the line opens, in order. ``guide`` (see
+    :func:`scan`): the ``-p`` of ``time -p`` is no command word (bash(1) "Pipelines")."""
     heredocs: list[tuple[str, bool]] = []
     words: list[tuple[str, int, int]] = []
     command_position = True
@@ -542,6 +679,7 @@ def _walk(
     header_parens = 0
     function = False  # after "function": the next word is the name
     close_header = False  # the ")" of "name()" is next
+    timed = False  # after "time" (guide): a "-p" is its option
 
     def finish(end: str) -> None:
         nonlocal words
@@ -609,6 +747,10 @@ def _walk(
             operand = ""
             continue
         if command_position and not words:
+            if timed:
+                timed = False
+                if value == "-p":
+                    continue
             if stack and stack[-1] == "case-pat":
                 if value == "esac":
                     stack.pop()
@@ -626,6 +768,7 @@ def _walk(
                 continue
             if value in _PASS:
                 segment.structural = True
+                timed = value == "time"
                 continue
             if value in _CLOSERS:
                 segment.structural = True
@@ -664,35 +807,83 @@ def _walk(
     return heredocs
 
 
-def substitutions(text: str) -> list[tuple[int, int, str]]:
+def heredoc_delimiters(line: str) -> list[tuple[str, bool]]:
+    """The here-documents one line of shell as a guide shows it (see :func:`scan`,
+    ``guide``) opens, in order: ``(delimiter, strip_tabs)``, the delimiter unquoted,
+    ``strip_tabs`` for ``<<-`` (bash(1) "Here Documents"). The lines after ``line`` up to
+    each delimiter line are its body."""
+    return _walk(Segment(0, 0, line), _tokens(line, _GUIDE_TOKEN)[0], [], True)
+
+
+def _nested(tokens: list[tuple[str, str, int, int]]) -> list[Command]:
+    """The commands inside the substitutions of the words among ``tokens`` (see
+    :func:`scan`, ``guide``), their words' offsets into the text of ``tokens``."""
+    commands: list[Command] = []
+    for kind, value, start, _ in tokens:
+        if kind != "w":
+            continue
+        for begin, _, inner in substitutions(value, guide=True):
+            offset = start + begin + (1 if value[begin] == "`" else 2)
+            line_starts = [0, *accumulate(len(line) + 1 for line in inner.split("\n"))]
+            for statement in scan(inner, guide=True):
+                for segment in statement.segments:
+                    shift = offset + line_starts[segment.first]
+                    for command in segment.commands:
+                        command.words = [(w, a + shift, b + shift) for w, a, b in command.words]
+                        commands.append(command)
+    return commands
+
+
+_BACKQUOTES = re.compile(_BACKQUOTED, re.S)
+#: The characters :func:`substitutions` stops at (it skips the others).
+_STOPS = re.compile(r"""[\\'"$]""")
+_GUIDE_STOPS = re.compile(r"""[\\'"$`<>]""")
+
+
+def substitutions(text: str, *, guide: bool = False) -> list[tuple[int, int, str]]:
     """The outermost command substitutions ``$( … )`` of ``text`` (not ``$(( … ))``, not
     inside single quotes): ``(start, end, inner)`` with ``text[start:end]`` the whole
-    ``$( … )``. Parentheses inside quotes do not count."""
+    ``$( … )``. Parentheses inside quotes do not count.
+
+    ``guide`` (see :func:`scan`): backquotes and, outside quotes, process substitutions
+    ``<( … )``/``>( … )`` count too (bash(1) "Command Substitution", "Process
+    Substitution"), and one that does not close runs to the end of ``text``."""
     found: list[tuple[int, int, str]] = []
-    i, n = 0, len(text)
+    n = len(text)
     quote = ""
-    while i < n:
+    stops = _GUIDE_STOPS if guide else _STOPS
+    stop = stops.search(text)
+    while stop:
+        i = stop.start()
         c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if quote == "'":
+        following = i + 1
+        if c == "\\" and quote != "'":  # no escape in single quotes
+            following = i + 2
+        elif quote == "'":
             if c == "'":
                 quote = ""
-            i += 1
-            continue
-        if c == "'" and not quote:
+        elif c == "'" and not quote:
             quote = "'"
         elif c == '"':
             quote = "" if quote == '"' else '"'
-        elif c == "$" and text.startswith("$(", i) and not text.startswith("$((", i):
-            end = _closing(text, i + 2)
+        elif (
+            text.startswith("$(", i) and not text.startswith("$((", i)
+            if c == "$"
+            else guide and (c == "`" or (not quote and text.startswith("(", i + 1)))
+        ):
+            inner = i + 1 if c == "`" else i + 2
+            if c == "`":
+                match = _BACKQUOTES.match(text, i)
+                end = match.end() - 1 if match else -1
+            else:
+                end = _closing(text, inner)
             if end < 0:
+                if guide:
+                    found.append((i, n, text[inner:]))
                 break
-            found.append((i, end + 1, text[i + 2 : end]))
-            i = end + 1
-            continue
-        i += 1
+            found.append((i, end + 1, text[inner:end]))
+            following = end + 1
+        stop = stops.search(text, following)
     return found
 
 

@@ -3,15 +3,16 @@
 Two jobs, both pure Python (no Sphinx, no SkyPilot, no click):
 
 - **Finding** ``sky …`` commands in shell text (:func:`find_sky_commands`): a ``bash`` or
-  ``console`` code block, or one command line. The scanner follows the shell's own
-  grammar far enough to find every simple command and its words, with their 1-based
-  line and column: ``$ `` prompts (console text), comments, ``\\`` continuations,
-  quoting (``'…'``, ``"…"``, ``$'…'``), the separators ``;`` ``&&`` ``||`` ``|`` ``&``,
-  subshells and brace groups, ``if``/``for``/``while``/``case`` bodies, ``VAR=x``
-  assignments and ``env``/``nohup``/``time``/``sudo``/``watch``/… in front of a
-  command, redirections (dropped from the words), here-documents (their body is not
-  shell), and command substitutions ``$(…)`` and backquotes, whose contents are
-  scanned too. ``<word>`` placeholders (the guide's convention for "fill in") are
+  ``console`` code block, or one command line, read by the converter's own reader of
+  shell (:func:`slurm2sky._shell.scan` with ``guide``), so that every simple command and
+  its words are found with their 1-based line and column: ``$ `` prompts (console text),
+  comments, ``\\`` continuations, quoting (``'…'``, ``"…"``, ``$'…'``), the separators
+  ``;`` ``&&`` ``||`` ``|`` ``&``, subshells and brace groups,
+  ``if``/``for``/``while``/``case`` bodies, ``VAR=x`` assignments and
+  ``env``/``nohup``/``time``/``sudo``/``watch``/… in front of a command, redirections
+  (dropped from the words), here-documents (their body is not shell), and command
+  substitutions ``$(…)``, backquotes and process substitutions ``<(…)``, whose contents
+  are read too. ``<word>`` placeholders (the guide's convention for "fill in") are
   words, not redirections.
 - **Checking** one command (:func:`check_sky_command`) against the ``sky`` CLI tree of
   the embedded snapshot (``slurm2sky.validate.snapshot()["cli"]``, exported from
@@ -51,8 +52,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
+from slurm2sky._shell import PLACEHOLDER, heredoc_delimiters, is_assignment, scan, word_text
 from slurm2sky.validate import snapshot
 from slurm2sky.validate.model import Issue
 
@@ -94,20 +96,11 @@ class SkyCommand:
         return " ".join(self.argv)
 
 
-@dataclass(frozen=True)
-class _Word:
-    text: str  # after quote removal; expansions kept as written
-    start: int  # index of the word's first character in the scanned text
+class _Word(NamedTuple):
+    text: str  # after quote removal; expansions kept as written (word_text)
     quoted: bool  # any part was quoted or escaped
+    start: int  # index of the word's first character in the text read
 
-
-#: A placeholder the reader fills in: ``<job_id>``, ``<tasks-per-node>``.
-_PLACEHOLDER = re.compile(r"<[A-Za-z_][\w.:-]*>")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\[[^\]]*\])?\+?=")
-_HEREDOC_IN_LINE = re.compile(r"<<(-?)\s*(['\"]?)([^\s'\"<>;&|()]+)\2")
-_BLANKS = " \t\r"
-_METACHARACTERS = set(";&|()<>")
 
 #: Reserved words that may stand in front of a command (``then sky status``).
 _KEYWORDS = frozenset(
@@ -129,268 +122,6 @@ _PREFIX_COMMANDS: dict[str, frozenset[str]] = {
     "nice": frozenset({"-n", "--adjustment"}),
     "watch": frozenset({"-n", "--interval", "-q", "--equexit"}),
 }
-
-
-class _Scanner:
-    """Splits shell text into simple commands (lists of words)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.commands: list[list[_Word]] = []
-
-    # -- the command level
-
-    def scan(self, i: int, end: int) -> None:
-        text = self.text
-        words: list[_Word] = []
-        heredocs: list[tuple[str, bool]] = []
-        while i < end:
-            char = text[i]
-            if char == "\\" and i + 1 < end and text[i + 1] == "\n":
-                i += 2
-                continue
-            if char in _BLANKS:
-                i += 1
-                continue
-            if char == "\n":
-                self._flush(words)
-                words = []
-                i += 1
-                if heredocs:
-                    i = self._skip_heredoc_bodies(i, end, heredocs)
-                    heredocs = []
-                continue
-            if char == "#":  # a comment: '#' at the start of a word
-                newline = text.find("\n", i, end)
-                i = end if newline < 0 else newline
-                continue
-            if char in _METACHARACTERS and not self._placeholder_at(i, end):
-                if char in "<>" and i + 1 < end and text[i + 1] == "(":
-                    # process substitution <(…) / >(…): a word whose contents are shell
-                    close = self._match_close(i + 2, end)
-                    self.scan(i + 2, close)
-                    words.append(_Word(text[i : close + 1], i, True))
-                    i = close + 1
-                    continue
-                i = self._operator(i, end, words, heredocs)
-                if i < 0:  # a separator: the simple command ends here
-                    i = -i
-                    self._flush(words)
-                    words = []
-                continue
-            word, i = self._word(i, end)
-            if word.text.isdigit() and not word.quoted and i < end and text[i] in "<>":
-                continue  # the file descriptor of a redirection (2>&1)
-            words.append(word)
-        self._flush(words)
-
-    def _flush(self, words: list[_Word]) -> None:
-        if words:
-            self.commands.append(words)
-
-    def _operator(
-        self, i: int, end: int, words: list[_Word], heredocs: list[tuple[str, bool]]
-    ) -> int:
-        """Handle the operator at ``i``; a separator returns ``-(index after it)``."""
-        text = self.text
-        two = text[i : i + 2]
-        three = text[i : i + 3]
-        if three == "<<<":  # here-string: its word is data
-            return self._skip_redirect_target(i + 3, end)
-        if two == "<<":
-            strip_tabs = three == "<<-"
-            j = i + (3 if strip_tabs else 2)
-            while j < end and text[j] in _BLANKS:
-                j += 1
-            delimiter, j = self._word(j, end)
-            heredocs.append((delimiter.text, strip_tabs))
-            return j
-        if three == "&>>":
-            return self._skip_redirect_target(i + 3, end)
-        if two in ("&>", ">>", ">&", "<&", "<>", ">|"):
-            return self._skip_redirect_target(i + 2, end)
-        if text[i] in "<>":
-            return self._skip_redirect_target(i + 1, end)
-        if two == "((" and not words:  # an arithmetic command: not a command line
-            return -(self._match_close(i + 2, end, depth=2) + 1)
-        if three in (";;&",):
-            return -(i + 3)
-        if two in ("&&", "||", ";;", ";&", "|&"):
-            return -(i + 2)
-        return -(i + 1)  # ; & | ( )
-
-    def _skip_redirect_target(self, i: int, end: int) -> int:
-        text = self.text
-        while i < end and text[i] in _BLANKS:
-            i += 1
-        if i < end and text[i] not in "\n" and text[i] not in _METACHARACTERS:
-            _, i = self._word(i, end)
-        return i
-
-    def _skip_heredoc_bodies(self, i: int, end: int, heredocs: list[tuple[str, bool]]) -> int:
-        text = self.text
-        for delimiter, strip_tabs in heredocs:
-            while i < end:
-                newline = text.find("\n", i, end)
-                stop = end if newline < 0 else newline
-                line = text[i:stop].rstrip("\r")
-                i = stop + 1 if newline >= 0 else end
-                if (line.lstrip("\t") if strip_tabs else line) == delimiter:
-                    break
-        return min(i, end)
-
-    # -- words
-
-    def _placeholder_at(self, i: int, end: int) -> bool:
-        if self.text[i] != "<":
-            return False
-        match = _PLACEHOLDER.match(self.text, i, end)
-        return match is not None
-
-    def _word(self, i: int, end: int) -> tuple[_Word, int]:
-        text = self.text
-        start = i
-        out: list[str] = []
-        quoted = False
-        while i < end:
-            char = text[i]
-            if char in _BLANKS or char == "\n":
-                break
-            if char == "\\":
-                if i + 1 < end and text[i + 1] == "\n":
-                    i += 2
-                    continue
-                if i + 1 < end:
-                    out.append(text[i + 1])
-                quoted = True
-                i += 2
-                continue
-            if char == "'":
-                close = text.find("'", i + 1, end)
-                close = end if close < 0 else close
-                out.append(text[i + 1 : close])
-                quoted = True
-                i = close + 1
-                continue
-            if char == '"':
-                i = self._double_quoted(i + 1, end, out)
-                quoted = True
-                continue
-            if char in "`$":
-                i = self._expansion(i, end, out)
-                continue
-            if char == "<":
-                match = _PLACEHOLDER.match(text, i, end)
-                if match:
-                    out.append(match.group())
-                    i = match.end()
-                    continue
-            if char in _METACHARACTERS:
-                break
-            out.append(char)
-            i += 1
-        return _Word("".join(out), start, quoted), i
-
-    def _double_quoted(self, i: int, end: int, out: list[str]) -> int:
-        text = self.text
-        while i < end:
-            char = text[i]
-            if char == '"':
-                return i + 1
-            if char == "\\" and i + 1 < end:
-                following = text[i + 1]
-                if following == "\n":
-                    i += 2
-                    continue
-                if following in '$`"\\':
-                    out.append(following)
-                    i += 2
-                    continue
-            if char in "`$":
-                i = self._expansion(i, end, out)
-                continue
-            out.append(char)
-            i += 1
-        return end
-
-    def _expansion(self, i: int, end: int, out: list[str]) -> int:
-        """A command substitution in backquotes or a ``$`` expansion at ``i``: appended as
-        written, the commands inside scanned; returns the index after it."""
-        if self.text[i] == "`":
-            close = self._match_backquote(i + 1, end)
-            self.scan(i + 1, close)
-            out.append(self.text[i : close + 1])
-            return close + 1
-        return self._dollar(i, end, out)
-
-    def _dollar(self, i: int, end: int, out: list[str]) -> int:
-        """An expansion at ``i`` (a ``$``): appended as written; ``$(…)`` is scanned."""
-        text = self.text
-        following = text[i + 1] if i + 1 < end else ""
-        if following == "'":  # $'…' (ANSI-C quoting)
-            j = i + 2
-            while j < end and text[j] != "'":
-                j += 2 if text[j] == "\\" else 1
-            out.append(text[i + 2 : min(j, end)])
-            return min(j + 1, end)
-        if following == "(":
-            if i + 2 < end and text[i + 2] == "(":  # $(( arithmetic ))
-                close = self._match_close(i + 3, end, depth=2)
-            else:
-                close = self._match_close(i + 2, end)
-                self.scan(i + 2, close)
-            out.append(text[i : close + 1])
-            return close + 1
-        if following == "{":
-            close = self._match_close(i + 2, end, "{}")
-            out.append(text[i : close + 1])
-            return close + 1
-        match = _NAME.match(text, i + 1, end)
-        if match:
-            out.append(text[i : match.end()])
-            return match.end()
-        if following and (following.isdigit() or following in "@*#?$!-"):
-            out.append(text[i : i + 2])
-            return i + 2
-        out.append("$")
-        return i + 1
-
-    def _match_close(self, i: int, end: int, pair: str = "()", depth: int = 1) -> int:
-        """Index of the closing ``pair[1]`` that closes ``depth`` open ``pair[0]`` (``end``
-        if none), skipping quoted text and escaped characters as the shell does."""
-        text = self.text
-        opening, closing = pair
-        while i < end:
-            char = text[i]
-            if char == "\\":
-                i += 2
-                continue
-            if char == "'":
-                close = text.find("'", i + 1, end)
-                i = end if close < 0 else close + 1
-                continue
-            if char == '"':
-                i = self._double_quoted(i + 1, end, [])
-                continue
-            if char == opening:
-                depth += 1
-            elif char == closing:
-                depth -= 1
-                if depth == 0:
-                    return i
-            i += 1
-        return end
-
-    def _match_backquote(self, i: int, end: int) -> int:
-        text = self.text
-        while i < end:
-            if text[i] == "\\":
-                i += 2
-                continue
-            if text[i] == "`":
-                return i
-            i += 1
-        return end
 
 
 #: A primary prompt of a console transcript, as Pygments' ``BashSessionLexer`` (which
@@ -438,9 +169,7 @@ def _mask_console(text: str) -> str:
             continue
         stripped = line.rstrip()
         continued = (len(stripped) - len(stripped.rstrip("\\"))) % 2 == 1
-        for match in _HEREDOC_IN_LINE.finditer(line):
-            if not line[: match.start()].endswith("<"):  # not a here-string (<<<)
-                heredocs.append((match.group(3), match.group(1) == "-"))
+        heredocs.extend(heredoc_delimiters(line))
         out.append(line)
     return "\n".join(out)
 
@@ -477,7 +206,7 @@ def _command_words(words: list[_Word]) -> list[_Word]:
             continue
         if not word.quoted and word.text in _NOT_A_COMMAND:
             return []
-        if _ASSIGNMENT.match(word.text) and not word.text.startswith("="):
+        if is_assignment(word.text):
             i += 1
             continue
         if not word.quoted and word.text in _PREFIX_COMMANDS:
@@ -510,28 +239,20 @@ def find_sky_commands(shell: str, *, prompt: bool | None = None) -> list[SkyComm
     if prompt is None:
         prompt = _has_prompts(shell)
     text = _mask_console(shell) if prompt else shell
-    scanner = _Scanner(text)
-    scanner.scan(0, len(text))
     position = _Positions(text)
-    found: list[tuple[int, SkyCommand]] = []
-    for words in scanner.commands:
-        command = _command_words(words)
-        if not command or command[0].text != "sky":
-            continue
-        positions = tuple(position(word.start) for word in command)
-        found.append(
-            (
-                command[0].start,
-                SkyCommand(
-                    positions[0][0],
-                    positions[0][1],
-                    tuple(word.text for word in command),
-                    positions,
-                ),
-            )
-        )
-    found.sort(key=lambda item: item[0])  # substitutions are scanned before their command
-    return [command for _, command in found]
+    found: list[SkyCommand] = []
+    for statement in scan(text, guide=True):
+        for segment in statement.segments:
+            base = position.starts[segment.first]
+            for simple in segment.commands:
+                words = [_Word(*word_text(raw), base + start) for raw, start, _ in simple.words]
+                command = _command_words(words)
+                if command and command[0].text == "sky":
+                    positions = tuple(position(word.start) for word in command)
+                    argv = tuple(word.text for word in command)
+                    found.append(SkyCommand(*positions[0], argv, positions))
+    found.sort(key=lambda command: (command.line, command.column))  # nested ones come later
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -733,7 +454,7 @@ class CommandCheck:
 
 def _is_free(word: str) -> bool:
     """A word the checker cannot know the value of: a placeholder or an expansion."""
-    return "$" in word or "`" in word or _PLACEHOLDER.search(word) is not None
+    return "$" in word or "`" in word or PLACEHOLDER.search(word) is not None
 
 
 #: How alike a word and a suggestion must be (difflib's ratio, compared without a
