@@ -78,3 +78,17 @@ def test_step_counts_of_any_length_or_script_are_read_without_raising(
 ) -> None:
     c = conv("#SBATCH -N 2\nmodule load openmpi\n" + step.format(count) + "\n")
     assert c.task["num_nodes"] == 2
+
+
+def test_the_guide_explains_every_note_kind() -> None:
+    """The guide's table of note kinds (guide/converting.rst) names each kind the
+    converter uses, and no other."""
+    import re
+
+    from slurm2sky.convert import NOTE_KINDS
+
+    page = (Path(__file__).parents[1] / "docs" / "guide" / "converting.rst").read_text()
+    table = page[page.index(".. list-table::") :]
+    first_cells = re.findall(r"^   \* - (.+)$", table, re.M)
+    named = {kind for cell in first_cells for kind in re.findall(r"``([a-z-]+)``", cell)}
+    assert named - {"Kind"} == set(NOTE_KINDS)
