@@ -176,3 +176,69 @@ def test_nothing_from_the_script_is_run(tmp_path: Path) -> None:
     result = run(str(script))
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
+
+
+GPUS = "#!/bin/bash\n#SBATCH --gres=gpu:4\npython train.py\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        (
+            "#!/bin/bash\n#SBATCH -N abc\nhostname\n",
+            r"WARNING line 2 \(-N abc\) \[sbatch-rejects\]",
+        ),
+        (
+            "#!/bin/bash\r\n#SBATCH -N 2\r\nhostname\r\n",
+            r"WARNING line 1 \[sbatch-rejects\]: .*dos2unix",
+        ),
+        ("\n#!/bin/bash\n#SBATCH -N 2\nhostname\n", r"WARNING line 1 \[sbatch-rejects\]: .*#!"),
+    ],
+    ids=["bad-value", "crlf", "no-shebang"],
+)
+def test_strict_fails_for_what_sbatch_refuses(tmp_path: Path, text: str, reported: str) -> None:
+    script = tmp_path / "job.sh"
+    script.write_bytes(text.encode())
+    result = run(str(script))
+    assert result.returncode == 0, result.stderr
+    assert re.search(reported, result.stderr), result.stderr
+    assert run("--strict", str(script)).returncode == 1
+    fixed = tmp_path / "fixed.sh"
+    fixed.write_text("#!/bin/bash\n#SBATCH -N 2\nhostname\n")
+    assert run("--strict", str(fixed)).returncode == 0
+
+
+def test_signal_note_names_what_to_do_instead(tmp_path: Path) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/bash\n#SBATCH --signal=B:USR1@120\npython train.py\n")
+    result = run(str(script))
+    assert "WARNING line 2 (--signal=B:USR1@120) [no-equivalent]" in result.stderr
+    assert "checkpoint" in result.stderr and "job_recovery" in result.stderr
+    result = run("--infra", "slurm/c", str(script))
+    assert load(result.stdout)["config"]["slurm"]["sbatch_options"] == {"signal": "B:USR1@120"}
+
+
+def test_gpu_type_matched_as_skypilot_does(tmp_path: Path) -> None:
+    script = tmp_path / "gpus.sh"
+    script.write_text(GPUS)
+    result = run("--strict", "--gpu-type", "h100-sxm", str(script))
+    assert result.returncode == 0, result.stderr
+    assert load(result.stdout)["resources"]["accelerators"] == "H100-SXM:4"
+    assert "warning" not in result.stderr
+
+
+def test_unknown_gpu_type_is_warned_about_with_close_names(tmp_path: Path) -> None:
+    script = tmp_path / "gpus.sh"
+    script.write_text(GPUS)
+    result = run("--gpu-type", "H1000", str(script))
+    assert result.returncode == 0, result.stderr
+    assert "slurm2sky convert: warning: --gpu-type H1000: not an accelerator" in result.stderr
+    assert "Did you mean H100" in result.stderr
+    assert "WARNING script [gpu-type]: --gpu-type H1000" in result.stderr
+    assert "# WARNING script [gpu-type]" in result.stdout
+    assert run("--strict", "--gpu-type", "H1000", str(script)).returncode == 1
+    # a script without GPUs does not use it: warned about, but the task keeps its meaning
+    cpu = tmp_path / "cpu.sh"
+    cpu.write_text("#!/bin/bash\n#SBATCH -N 2\nhostname\n")
+    result = run("--strict", "--gpu-type", "H1000", str(cpu))
+    assert result.returncode == 0 and "warning: --gpu-type H1000" in result.stderr

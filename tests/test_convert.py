@@ -3,6 +3,7 @@ partition map, and SkyPilot's Slurm infra (sbatch_options pass-through)."""
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, asdict, replace
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,19 @@ from convert_helpers import BASH, conv, disposition, notes, simulate
 from slurm2sky.convert import (
     SKYPILOT_PROTECTED_SBATCH_OPTIONS,
     Conversion,
+    Note,
+    accelerator_name,
     convert,
     gpu_type_row,
     module_row,
     skypilot_time,
+    unknown_accelerator,
 )
 from slurm2sky.mappings import load_mappings
 from slurm2sky.sbatch import parse_script
 from slurm2sky.validate import validate_data
+
+MAPPINGS_FILE = Path(__file__).resolve().parents[1] / "mappings" / "slurm-to-skypilot.yaml"
 
 GUIDE = """\
 #!/bin/bash
@@ -370,13 +376,106 @@ def test_command_line_options_override_the_script() -> None:
     assert c.task["resources"]["memory"] == "8+"
 
 
-def test_rejected_scripts_are_still_converted() -> None:
+def test_rejected_scripts_are_still_converted_with_a_warning() -> None:
     c = conv("#!/bin/bash\r\n#SBATCH -N 2\r\nsrun hostname\r\n")
     assert c.task["num_nodes"] == 2
-    assert any(n.kind == "sbatch-rejects" for n in c.notes)
+    (note,) = notes(c, "sbatch-rejects")
+    assert note.loses_meaning and c.loses_meaning
+    assert "DOS line breaks" in note.message and "dos2unix" in note.message
     c = convert(parse_script("\n#!/bin/bash\n#SBATCH -N 2\necho\n"))
-    (note,) = [n for n in c.notes if n.kind == "sbatch-rejects"]
-    assert note.line == 1 and "#!" in note.message
+    (note,) = notes(c, "sbatch-rejects")
+    assert note.line == 1 and "#!" in note.message and note.loses_meaning
+    assert "sbatch refuses the script" in note.message
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled", "says"),
+    [
+        ("#SBATCH -N abc\necho\n", "-N abc", "not a valid node count"),
+        ("#SBATCH --time=abc\necho\n", "--time=abc", "Invalid time 'abc'"),
+        ("#SBATCH --mem=lots\necho\n", "--mem=lots", "lots"),
+        ("#SBATCH --array=1-x\necho\n", "--array=1-x", "array specification"),
+        ("#SBATCH --get-user-env=10L\necho\n", "--get-user-env=10L", "argument"),
+    ],
+)
+def test_a_value_sbatch_refuses_is_a_warning_and_left_out(
+    text: str, spelled: str, says: str
+) -> None:
+    c = conv(text)
+    (note,) = [n for n in c.notes if n.line == 2]
+    assert note.kind == "sbatch-rejects" and note.directive == spelled
+    assert note.loses_meaning and says in note.message
+    assert "sbatch refuses the script" in note.message and "Valid: " in note.message
+    assert disposition(c, text, spelled) == "note:sbatch-rejects"
+    assert "num_nodes" not in c.task and "memory" not in c.task.get("resources", {})
+    assert c.launch == ("sky jobs launch task.yaml",)
+
+
+def test_a_refused_command_line_value_is_a_warning() -> None:
+    c = conv("#SBATCH -N 2\necho\n", command_line=["-N", "abc"])
+    (note,) = notes(c, "sbatch-rejects")
+    assert note.line == 0 and note.directive == "-N abc" and note.loses_meaning
+    assert c.dispositions == {0: "note:overridden", 1: "note:sbatch-rejects"}
+
+
+def test_options_sbatch_refuses_together_are_a_warning() -> None:
+    text = "#SBATCH --mem=4G\n#SBATCH --mem-per-cpu=2G\necho\n"
+    c = conv(text)
+    (note,) = notes(c, "sbatch-rejects")
+    assert note.line == 3 and note.loses_meaning and "mutually exclusive" in note.message
+    assert c.task["resources"]["memory"] == "4+"  # converted, but a guess
+
+
+def test_signal_has_its_own_advice() -> None:
+    text = "#SBATCH --signal=B:USR1@120\necho\n"
+    c = conv(text)
+    (note,) = notes(c, "no-equivalent")
+    assert note.directive == "--signal=B:USR1@120" and note.loses_meaning
+    assert "checkpoint" in note.message and "job_recovery" in note.message
+    assert "dependencies" not in note.message  # not the scheduling category's advice
+    on_slurm = conv(text, infra="slurm/c")
+    assert on_slurm.task["config"]["slurm"]["sbatch_options"] == {"signal": "B:USR1@120"}
+
+
+def test_gpu_type_is_matched_as_skypilot_does() -> None:
+    assert accelerator_name("a100-80gb") == "A100-80GB"
+    assert accelerator_name(" h100-sxm ") == "H100-SXM"  # the catalog's, not a gpu-types row's
+    assert accelerator_name("H1000") is None
+    mappings = load_mappings()
+    for row in mappings.gpu_types:
+        assert accelerator_name(row.skypilot.lower(), mappings) == row.skypilot
+        assert unknown_accelerator(row.skypilot, mappings) is None
+    c = conv("#SBATCH --gres=gpu:4\necho\n", gpu_type="a100-80gb")
+    assert c.task["resources"]["accelerators"] == "A100-80GB:4"
+    assert not notes(c, "gpu-type") and not c.loses_meaning
+
+
+def test_an_unknown_gpu_type_is_a_warning_with_close_names() -> None:
+    text = "#SBATCH --gres=gpu:4\necho\n"
+    c = conv(text, gpu_type="H1000")
+    assert c.task["resources"]["accelerators"] == "H1000:4"  # as asked: SkyPilot may know it
+    (note,) = notes(c, "gpu-type")
+    assert note.loses_meaning and note.field == "resources.accelerators"
+    assert "--gpu-type H1000" in note.message and "Did you mean H100" in note.message
+    # a site type no gpu-types row knows gets the --gpu-type too
+    assert notes(conv("#SBATCH --gres=gpu:tesla:2\necho\n", gpu_type="H1000"), "gpu-type")
+    # not used: no note
+    assert not notes(conv("#SBATCH -N 2\necho\n", gpu_type="H1000"), "gpu-type")
+    message = unknown_accelerator("rtx-4090")
+    assert message is not None and "Did you mean RTX4090" in message
+    message = unknown_accelerator("tpu-v4-8")
+    assert message is not None and "TPU" in message
+
+
+def test_the_accelerators_list_is_read_from_the_mappings_file(tmp_path: Path) -> None:
+    text = MAPPINGS_FILE.read_text(encoding="utf-8")
+    assert "\naccelerators:\n" in text
+    copy = tmp_path / MAPPINGS_FILE.name
+    start = text.index("\naccelerators:\n")
+    copy.write_text(text[:start] + text[text.index("\nmodules:\n", start) :], encoding="utf-8")
+    without = load_mappings(copy, check=False)
+    assert accelerator_name("H100", without) == "H100"  # a gpu-types row's
+    assert accelerator_name("H100-SXM", without) is None
 
 
 # -- partitions and infra ------------------------------------------------------------------------
@@ -515,3 +614,20 @@ def test_srun_with_an_unknown_option_keeps_its_command() -> None:
     conversion = convert(parse_script(text, path="x.sh"))
     assert "python e.py" in conversion.task["run"]
     assert any("--foo" in note.message for note in conversion.notes)
+
+
+def test_notes_are_frozen_values() -> None:
+    note = Note(2, "-N 2", "approximation", "why.", False)
+    assert note == Note(2, "-N 2", "approximation", "why.", False, "")
+    assert hash(note) == hash(Note(2, "-N 2", "approximation", "why.", False, ""))
+    with pytest.raises(FrozenInstanceError):
+        note.line = 3  # type: ignore[misc]
+    assert asdict(note) == {
+        "line": 2,
+        "directive": "-N 2",
+        "kind": "approximation",
+        "message": "why.",
+        "loses_meaning": False,
+        "field": "",
+    }
+    assert replace(note, line=5) == Note(5, "-N 2", "approximation", "why.", False)

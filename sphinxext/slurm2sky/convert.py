@@ -4,20 +4,25 @@ The rules come from the mappings file (:mod:`slurm2sky.mappings`): an ``options`
 every option with specific handling (its ``field`` and ``on-slurm`` are what this module
 does with it), ``option-categories`` for the rest, ``environment-variables`` for the
 ``SLURM_*`` values ``run`` derives from SkyPilot's, ``gpu-types`` for GRES type names and
-``modules`` for ``module load``. What the body becomes is described in
+``modules`` for ``module load``, and ``gpu-types`` with ``accelerators`` for the SkyPilot
+accelerator names ``gpu_type`` may be. What the body becomes is described in
 :mod:`slurm2sky._body`.
 
 Every directive gets exactly one primary *disposition*: a task field, a
 ``config.slurm.sbatch_options`` entry (on SkyPilot's Slurm infra), or a :class:`Note`;
-nothing is dropped in silence. Units: Slurm memory is MiB unless suffixed (``G`` = 1024
-MiB, sbatch(1) ``--mem``); SkyPilot memory and disk are GB of 2³⁰ bytes, so MiB are
-rounded *up* to whole GB; times are minutes.
+nothing is dropped in silence. Whatever sbatch would refuse the script for (a value it
+rejects, an unknown option, options it refuses together, no ``#!`` at byte 0, CRLF) is a
+``sbatch-rejects`` note that loses meaning: the task is converted as far as possible, but
+it is a guess. Units: Slurm memory is MiB unless suffixed (``G`` = 1024 MiB, sbatch(1)
+``--mem``); SkyPilot memory and disk are GB of 2³⁰ bytes, so MiB are rounded *up* to
+whole GB; times are minutes.
 
 Pure Python (no Sphinx, no jsonschema, no subprocess); never raises for bad input.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import posixpath
 import re
@@ -25,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import translate
 from functools import cache
+from operator import attrgetter
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +56,10 @@ __all__ = [
     "SPECIAL_OPTIONS",
     "Conversion",
     "Note",
+    "accelerator_name",
     "convert",
     "skypilot_time",
+    "unknown_accelerator",
 ]
 
 #: sbatch options SkyPilot 0.14.1 writes itself on its Slurm infra and drops from
@@ -96,7 +105,7 @@ _POSIX_SHELLS = frozenset({"bash", "sh", "zsh", "ksh", "dash", "ash", "mksh", "b
 _DEFAULT_NAMES = frozenset({"<script>", "<stdin>", "-", ""})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Note:
     """Something the converter says about the script.
 
@@ -115,6 +124,26 @@ class Note:
     loses_meaning: bool
     field: str = ""
 
+    def __init__(
+        self,
+        line: int,
+        directive: str,
+        kind: str,
+        message: str,
+        loses_meaning: bool,
+        field: str = "",
+    ) -> None:
+        # the generated frozen __init__ calls object.__setattr__ once a field; filling
+        # the instance's dict directly is three times faster (a script has ~7 notes)
+        # and leaves the instance as frozen
+        values = self.__dict__
+        values["line"] = line
+        values["directive"] = directive
+        values["kind"] = kind
+        values["message"] = message
+        values["loses_meaning"] = loses_meaning
+        values["field"] = field
+
 
 #: Every ``Note.kind`` the converter uses, with what it means.
 NOTE_KINDS: Mapping[str, str] = MappingProxyType(
@@ -128,7 +157,8 @@ NOTE_KINDS: Mapping[str, str] = MappingProxyType(
         "protected": "an option SkyPilot writes itself on its Slurm infra",
         "approximation": "converted, close to but not exactly the script's meaning",
         "default-gpu": "a GPU request without a type got the default type",
-        "gpu-type": "a GPU type name with no row in gpu-types, or taken from elsewhere",
+        "gpu-type": "a GPU type with no gpu-types row, one taken from elsewhere, or a "
+        "--gpu-type SkyPilot does not know",
         "throttle": "the %N limit of --array",
         "partition": "a partition without an infra",
         "export": "--export and the submission environment",
@@ -199,6 +229,7 @@ SPECIAL_OPTIONS = frozenset(
         "mincpus",
         "tmp",
         "time",
+        "signal",
         "wrap",
         "job-name",
         "partition",
@@ -211,33 +242,6 @@ SPECIAL_OPTIONS = frozenset(
     }
 )
 
-#: SLURM_* rows of the mappings file the converter derives (row id -> how, see
-#: :func:`_derivations`).
-DERIVED_VARIABLE_ROWS = frozenset(
-    {
-        "slurm-job-nodelist",
-        "slurm-job-num-nodes",
-        "slurm-nodeid",
-        "slurm-procid",
-        "slurm-localid",
-        "slurm-ntasks",
-        "slurm-gpus-per-node",
-        "slurm-job-id",
-        "slurm-job-name",
-        "slurm-submit-dir",
-        "slurm-array-task-id",
-        "slurm-array-task-count",
-        "slurm-array-task-min-max",
-        "slurm-array-task-step",
-        "slurm-cpus-per-task",
-        "slurm-ntasks-per-node",
-        "slurm-gpus-per-task",
-        "slurm-gpus-on-node",
-        "slurm-cpus-on-node",
-        "slurm-mem-per-node",
-        "slurm-job-partition",
-    }
-)
 #: Variables SkyPilot's Slurm infra provides itself, with the same meaning (the task
 #: runs inside SkyPilot's own allocation, which is the job's).
 _NATIVE_ON_SLURM = frozenset(
@@ -319,75 +323,199 @@ def _plain(markup: str) -> str:
     return " ".join(text.split())
 
 
-#: id(rows) -> (rows, compiled patterns, name -> row): the rows are kept so that the id
-#: stays theirs.
-_ROW_MATCHERS: dict[int, tuple[tuple[Any, ...], re.Pattern[str], dict[str, Any]]] = {}
+class _RowMatcher:
+    """The first of ``rows`` with a shell-style pattern that matches a whole name,
+    case-insensitively: one regex for every pattern (group ``r<i>`` is row i), and the
+    names already looked up (GRES type and module names; at most 4096)."""
 
+    __slots__ = ("_pattern", "_rows", "_seen")
 
-def _matcher(rows: tuple[Any, ...]) -> tuple[re.Pattern[str], dict[str, Any]]:
-    """One regex for the patterns of ``rows`` (group ``r<i>`` is row i; the first
-    matching row wins) and a cache of names already looked up."""
-    entry = _ROW_MATCHERS.get(id(rows))
-    if entry is None or entry[0] is not rows:
+    def __init__(self, rows: tuple[Any, ...], patterns: Callable[[Any], tuple[str, ...]]) -> None:
+        self._rows = rows
         parts = []
         for index, row in enumerate(rows):
-            patterns = row.slurm if isinstance(row, GpuTypeRow) else row.module
             body = "|".join(
                 translate(p.lower()).removesuffix(r"\Z").removeprefix("(?s:").removesuffix(")")
-                for p in patterns
+                for p in patterns(row)
             )
             parts.append(f"(?P<r{index}>{body})")
-        pattern = re.compile(r"(?s:" + "|".join(parts) + r")\Z")
-        if len(_ROW_MATCHERS) > 64:
-            _ROW_MATCHERS.clear()
-        entry = (rows, pattern, {})
-        _ROW_MATCHERS[id(rows)] = entry
-    return entry[1], entry[2]
+        self._pattern = re.compile(r"(?s:" + "|".join(parts) + r")\Z") if parts else None
+        self._seen: dict[str, Any] = {}
+
+    def __call__(self, name: str) -> Any | None:
+        seen = self._seen
+        if name in seen:
+            return seen[name]
+        match = self._pattern.match(name.lower()) if self._pattern is not None else None
+        row = self._rows[int(match.lastgroup[1:])] if match is not None else None  # type: ignore[index]
+        if len(seen) < 4096:
+            seen[name] = row
+        return row
 
 
-def _match_row(rows: tuple[Any, ...], name: str) -> Any | None:
-    if not rows:
-        return None
-    pattern, seen = _matcher(rows)
-    if name in seen:
-        return seen[name]
-    match = pattern.match(name.lower())
-    row = rows[int(match.lastgroup[1:])] if match is not None else None  # type: ignore[index]
-    if len(seen) < 4096:
-        seen[name] = row
-    return row
+class _Rules:
+    """What the converter reads from one :class:`Mappings`, worked out once: option name
+    -> its row (as :meth:`Mappings.option`) and, for an option of a category, the
+    category's note as plain text; ``SLURM_*`` name -> its ``environment-variables`` row,
+    its place in the rows' order and how ``run`` derives it; the ``gpu-types`` and
+    ``modules`` matchers and the modules' notes as plain text; the default GPU type;
+    and, on first use, the accelerator names SkyPilot knows."""
 
-
-_OPTION_ROWS: dict[int, tuple[Mappings, dict[str, OptionRow | OptionCategoryRow]]] = {}
-
-
-def _option_rows(mappings: Mappings) -> dict[str, OptionRow | OptionCategoryRow]:
-    """Option name -> its row (:meth:`Mappings.option`, as a dict built once)."""
-    entry = _OPTION_ROWS.get(id(mappings))
-    if entry is None or entry[0] is not mappings:
-        rows: dict[str, OptionRow | OptionCategoryRow] = {}
+    def __init__(self, mappings: Mappings) -> None:
+        self.mappings = mappings
+        options: dict[str, OptionRow | OptionCategoryRow] = {}
         for category in mappings.option_categories:
             for name in category.options:
-                rows.setdefault(name, category)
+                options.setdefault(name, category)
         for row in mappings.options:
-            rows[row.option] = row
+            options[row.option] = row
             for alias in row.aliases:
-                rows[alias] = row
-        if len(_OPTION_ROWS) > 16:
-            _OPTION_ROWS.clear()
-        entry = (mappings, rows)
-        _OPTION_ROWS[id(mappings)] = entry
-    return entry[1]
+                options[alias] = row
+        self.options = options
+        self.category_notes: dict[str, str] = {
+            name: _plain(row.note)
+            for name, row in options.items()
+            if isinstance(row, OptionCategoryRow)
+        }
+        self.variables: dict[str, EnvironmentVariableRow] = {
+            name: row for row in mappings.environment_variables for name in row.slurm
+        }
+        #: name -> (row line, name): the order run sets the variables in
+        self.variable_order = {name: (row.line, name) for name, row in self.variables.items()}
+        self.derivations = {
+            name: _DERIVATIONS[row.id]
+            for name, row in self.variables.items()
+            if row.id in _DERIVATIONS
+        }
+        self.gpu_type = _RowMatcher(mappings.gpu_types, attrgetter("slurm"))
+        self.module = _RowMatcher(mappings.modules, attrgetter("module"))
+        self.module_notes = {row.id: _plain(row.note) for row in mappings.modules}
+        self.default_gpu = mappings.default_gpu_type()
+        self._accelerators: dict[str, str] | None = None
+
+    def accelerators(self) -> dict[str, str]:
+        """Lower-case name -> SkyPilot's spelling of every accelerator the mappings file
+        names: its ``gpu-types`` rows' and its ``accelerators`` list."""
+        if self._accelerators is None:
+            names: dict[str, str] = {}
+            for name in (
+                *(row.skypilot for row in self.mappings.gpu_types),
+                *_listed_accelerators(self.mappings.path),
+            ):
+                names.setdefault(name.lower(), name)
+            self._accelerators = names
+        return self._accelerators
+
+
+_RULES: dict[int, _Rules] = {}
+
+
+def _rules(mappings: Mappings) -> _Rules:
+    rules = _RULES.get(id(mappings))
+    if rules is None or rules.mappings is not mappings:
+        if len(_RULES) > 16:
+            _RULES.clear()
+        rules = _RULES[id(mappings)] = _Rules(mappings)
+    return rules
+
+
+@cache
+def _listed_accelerators(path: Path) -> tuple[str, ...]:
+    """The ``accelerators`` list of the mappings file at ``path`` (``()`` without one).
+
+    :class:`Mappings` does not hold this top-level list, so it is read here, from its
+    block of the file alone (the lines after ``accelerators:`` up to the next top-level
+    key)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ()
+    block = re.search(r"^accelerators:.*\n(?:(?:[ \t#].*)?\n)*", text, re.M)
+    if block is None:
+        return ()
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(block.group())
+    except YAMLError:
+        return ()
+    names = data.get("accelerators") if isinstance(data, dict) else None
+    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
+
+
+def accelerator_name(name: str, mappings: Mappings | None = None) -> str | None:
+    """SkyPilot's spelling of the accelerator ``name`` (``a100-80gb`` -> ``A100-80GB``),
+    or ``None`` when the mappings file does not know it (neither a ``gpu-types`` row's
+    accelerator nor in its ``accelerators`` list).
+
+    Case-insensitive, as SkyPilot matches a name against its catalog
+    (``sky/utils/accelerator_registry.py``, ``canonicalize_accelerator_name``).
+    """
+    return _rules(mappings or _default_mappings()).accelerators().get(name.strip().lower())
+
+
+def unknown_accelerator(name: str, mappings: Mappings | None = None) -> str | None:
+    """Why ``name``, given as ``--gpu-type``, is not an accelerator SkyPilot knows, with
+    the closest names that are (did you mean); ``None`` when it is one
+    (:func:`accelerator_name`)."""
+    known = _rules(mappings or _default_mappings()).accelerators()
+    wanted = name.strip().lower()
+    if wanted in known:
+        return None
+    if wanted.startswith("tpu-"):
+        return (
+            f"--gpu-type {name}: a TPU, not a GPU; SkyPilot counts TPUs in slices "
+            "(tpu-v4-8:1), not per node as a GPU request is. Give a GPU name, or write "
+            "the TPU into the task's accelerators yourself."
+        )
+    # SkyPilot's own search: catalog names that contain the name (the shortest first),
+    # names that the name contains (nvidia-h100), then look-alikes
+    close = [known[n] for n in sorted(known, key=len) if wanted and wanted in n]
+    close += [known[n] for n in known if len(n) > 3 and n in wanted]
+    close += [known[n] for n in difflib.get_close_matches(wanted, list(known), n=5, cutoff=0.6)]
+    names = list(dict.fromkeys(close))[:5]
+    return (
+        f"--gpu-type {name}: not an accelerator SkyPilot knows (the mappings file's gpu-types "
+        "and accelerators). "
+        + (f"Did you mean {', '.join(names[:-1])} or {names[-1]}? " if len(names) > 1 else "")
+        + (f"Did you mean {names[0]}? " if len(names) == 1 else "")
+        + "SkyPilot matches the name against its catalog, case-insensitively; a name outside "
+        "it works only on a Kubernetes or Slurm cluster of yours whose GPUs carry that name."
+    )
 
 
 def gpu_type_row(mappings: Mappings, name: str) -> GpuTypeRow | None:
     """The ``gpu-types`` row for a Slurm GRES type name (first matching row), or None."""
-    return _match_row(mappings.gpu_types, name)
+    return _rules(mappings).gpu_type(name)
 
 
 def module_row(mappings: Mappings, name: str) -> ModuleRow | None:
     """The ``modules`` row for one module as written (``cuda/12.1``), or None."""
-    return _match_row(mappings.modules, name)
+    return _rules(mappings).module(name)
+
+
+#: How the converter reads the value of each option it computes with (grammar of
+#: sbatch(1); a value that does not parse counts as absent).
+_PARSERS: Mapping[str, Callable[[str], Any]] = MappingProxyType(
+    {
+        "nodes": grammar.parse_node_range,
+        "ntasks": grammar.parse_int,
+        "ntasks-per-node": grammar.parse_int,
+        "cpus-per-task": grammar.parse_int,
+        "cpus-per-gpu": grammar.parse_int,
+        "mincpus": grammar.parse_int,
+        "mem": grammar.parse_memory,
+        "mem-per-cpu": grammar.parse_memory,
+        "mem-per-gpu": grammar.parse_memory,
+        "tmp": grammar.parse_memory,
+        "gpus-per-node": grammar.parse_gpus,
+        "gpus-per-task": grammar.parse_gpus,
+        "gpus": grammar.parse_gpus,
+        "gres": grammar.parse_gres,
+        "time": grammar.parse_time,
+    }
+)
 
 
 class _Converter:
@@ -401,9 +529,17 @@ class _Converter:
         workdir: str,
     ) -> None:
         self.script = script
-        self.m = mappings
-        self.default_gpu = gpu_type or mappings.default_gpu_type()
+        self.rules = rules = _rules(mappings)
         self.gpu_type_given = gpu_type is not None
+        #: why ``gpu_type`` is not an accelerator SkyPilot knows ("" when it is one)
+        self.unknown_gpu = ""
+        if gpu_type:
+            known = rules.accelerators().get(gpu_type.strip().lower())
+            if known is None:
+                self.unknown_gpu = unknown_accelerator(gpu_type, mappings) or ""
+            self.default_gpu = known or gpu_type.strip()
+        else:
+            self.default_gpu = rules.default_gpu
         self.infra_arg = infra.strip() if infra else None
         self.partition_map = partition_map
         self.workdir = workdir
@@ -417,12 +553,14 @@ class _Converter:
         self.num_jobs: int | None = None
         self.layout = _Layout()
         self.options: Mapping[str, Any] = script.options
-        self.winners = {id(d) for d in script.options.values()}
+        self.parsed: dict[str, Any] = {}  # option -> its parsed value (see number)
+        self.refused: set[int] = set()  # ids of directives whose value sbatch refuses
+        self.problem_at: dict[tuple[int, int], Any] = {}  # sbatch's problems, by position
+        self.refusal_at: dict[tuple[int, int], Any] = {}  # those it refuses the script for
         self.infra: str | None = None
         self.slurm_infra = False
         self.image: tuple[int, str, str] | None = None  # (line, image, what chose it)
         self.array: grammar.ArraySpec | None = None
-        self._positions: frozenset[tuple[int, int]] | None = None
         self.module_image: tuple[int, str, str, str] | None = None
 
     # -- notes -------------------------------------------------------------------
@@ -438,6 +576,14 @@ class _Converter:
     ) -> None:
         self.notes.append(Note(line, directive, kind, message, loses, field))
 
+    def note_for(self, d: Any, kind: str, message: str, loses: bool, field: str = "") -> None:
+        """A note about directive ``d`` (its line, as written)."""
+        self.notes.append(Note(d.line, d.spelled, kind, message, loses, field))
+
+    def approximation(self, d: Any, message: str, field: str, loses: bool = False) -> None:
+        """Directive ``d`` is converted close to, not exactly, what it means."""
+        self.note_for(d, "approximation", message, loses, field)
+
     def dispose(self, index: int, disposition: str) -> None:
         self.dispositions.setdefault(index, disposition)
 
@@ -445,66 +591,105 @@ class _Converter:
         self, index: int, d: Any, kind: str, message: str, loses: bool, field: str = ""
     ) -> None:
         """Directive ``index`` (``d``) becomes the note ``kind`` (disposition ``note:kind``)."""
-        self.dispose(index, "note:" + kind)
-        self.note(d.line, d.spelled, kind, message, loses, field)
+        self.dispositions.setdefault(index, "note:" + kind)
+        self.note_for(d, kind, message, loses, field)
 
-    def value_of(self, name: str) -> Any | None:
-        return self.options.get(name)
+    def rejected(self, index: int, d: Any, reason: str) -> None:
+        """Directive ``index`` (``d``) is one sbatch refuses the script for: left out."""
+        self.dispose_as_note(index, d, "sbatch-rejects", _refused(reason), True)
 
     # -- the whole conversion ------------------------------------------------------
 
     def run(self) -> Conversion:
         script = self.script
-        self.whole_script_notes()
+        if script.problems or script.foreign:
+            self.whole_script_notes()
         self.decide_infra()
         self.compute_layout()
-        for index, directive in enumerate(script.directives):
-            self.directive(index, directive)
+        directive = self.directive
+        for index, d in enumerate(script.directives):
+            directive(index, d)
         self.body()
         self.image_choice()
         return self.assemble()
 
     def whole_script_notes(self) -> None:
-        by_position = self.problems_by_position()
-        self.problem_at = by_position
-        for problem in self.script.problems:
-            if (problem.line, problem.column) in self.directive_positions():
-                continue  # reported with its directive
-            self.note(
-                problem.line,
-                getattr(problem, "key", "") or "",
-                "sbatch-rejects",
-                _problem_text(problem) + " The task is converted as far as possible.",
-                False,
-            )
-        for problem in self.script.foreign:
-            if (problem.line, problem.column) in self.directive_positions():
-                continue
-            kind = getattr(problem, "kind", "")
-            note_kind = "ignored-directive" if kind == "ignored-directive" else "foreign"
-            self.note(
-                problem.line,
-                getattr(problem, "key", "") or "",
-                note_kind,
-                _problem_text(problem),
-                kind in ("hetjob", "pbs", "bsub"),
-            )
-
-    def problems_by_position(self) -> dict[tuple[int, int], Any]:
-        found: dict[tuple[int, int], Any] = {}
-        for problem in (*self.script.problems, *self.script.foreign):
+        """sbatch's problems with the script: a directive's are said with it
+        (:meth:`sbatch_problems`, :meth:`not_an_option`), the others here. Each one sbatch
+        refuses the script for is a warning: the task is a guess at what a script sbatch
+        never ran means."""
+        script = self.script
+        refusals = self.refusal_at
+        for problem in script.problems:
+            refusals.setdefault((problem.line, problem.column), problem)
+        found = self.problem_at
+        found.update(refusals)
+        for problem in script.foreign:
             found.setdefault((problem.line, problem.column), problem)
-        return found
+        options: set[tuple[int, int]] = set()
+        values: set[tuple[int, int]] = set()
+        for d in script.directives:
+            at = (d.line, d.column)
+            options.add(at)
+            if getattr(refusals.get(at), "kind", "") in _REJECTED_VALUE:
+                self.refused.add(id(d))
+            if d.value_column:
+                at = (d.value_line, d.value_column)
+                values.add(at)
+                if getattr(refusals.get(at), "kind", "") in _REJECTED_VALUE:
+                    self.refused.add(id(d))
+        for problem in script.problems:
+            at = (problem.line, problem.column)
+            if at not in options and at not in values:
+                self.note(
+                    problem.line,
+                    problem.key,
+                    "sbatch-rejects",
+                    _refused(_problem_text(problem), "the task is converted as far as possible"),
+                    True,
+                )
+        for problem in script.foreign:
+            if (problem.line, problem.column) not in options:
+                kind = getattr(problem, "kind", "")
+                self.note(
+                    problem.line,
+                    problem.key,
+                    "ignored-directive" if kind == "ignored-directive" else "foreign",
+                    _problem_text(problem),
+                    kind in ("hetjob", "pbs", "bsub"),
+                )
 
-    def directive_positions(self) -> frozenset[tuple[int, int]]:
-        if self._positions is None:
-            self._positions = frozenset((d.line, d.column) for d in self.script.directives)
-        return self._positions
+    def sbatch_problems(self, index: int, d: Any) -> bool:
+        """Say what sbatch refuses about directive ``d`` (at its option or at its value).
+        A value sbatch refuses leaves the directive out: True. A combination sbatch
+        refuses (``--mem`` with ``--mem-per-cpu``) is said, and the directive converted
+        as if sbatch had taken it: False."""
+        refusals = self.refusal_at
+        problem = refusals.get((d.line, d.column))
+        if d.value_column and (problem is None or problem.kind not in _REJECTED_VALUE):
+            problem = refusals.get((d.value_line, d.value_column)) or problem
+        if problem is None:
+            return False
+        if problem.kind in _REJECTED_VALUE:
+            self.rejected(index, d, _problem_text(problem))
+            return True
+        self.note_for(
+            d,
+            "sbatch-rejects",
+            _refused(
+                _problem_text(problem),
+                "the task takes one of them, a guess at what the script means"
+                if problem.kind == "conflict"
+                else "the directive is converted as read here",
+            ),
+            True,
+        )
+        return False
 
     # -- infra and partitions --------------------------------------------------------
 
     def decide_infra(self) -> None:
-        partition = self.value_of("partition")
+        partition = self.options.get("partition")
         names = partition.value.split(",") if partition is not None and partition.value else []
         mapped = [self.partition_map[n] for n in names if n in self.partition_map]
         infra = self.infra_arg
@@ -526,21 +711,34 @@ class _Converter:
 
     # -- the per-node request (sbatch-spec §7) ------------------------------------------
 
-    def number(self, name: str, parse: Callable[[str], Any] = grammar.parse_int) -> Any | None:
-        directive = self.value_of(name)
-        if directive is None or directive.value is None:
-            return None
-        try:
-            return parse(directive.value)
-        except ValueError:
-            return None
+    def number(self, name: str) -> Any | None:
+        """The value of option ``name`` read with its grammar (:data:`_PARSERS`), once;
+        ``None`` when it is not given, does not parse, or sbatch refuses it."""
+        parsed = self.parsed
+        if name in parsed:
+            return parsed[name]
+        directive = self.options.get(name)
+        value = None
+        if (
+            directive is not None
+            and directive.value is not None
+            and not (self.refused and id(directive) in self.refused)
+        ):
+            try:
+                value = _PARSERS[name](directive.value)
+            except ValueError:
+                value = None
+        parsed[name] = value
+        return value
 
     def compute_layout(self) -> None:
         layout = self.layout
-        nodes = self.number("nodes", grammar.parse_node_range)
-        ntasks = self.number("ntasks")
-        per_node = self.number("ntasks-per-node")
-        cpus_per_task = self.number("cpus-per-task")
+        options = self.options
+        number = self.number
+        nodes = number("nodes") if "nodes" in options else None
+        ntasks = number("ntasks") if "ntasks" in options else None
+        per_node = number("ntasks-per-node") if "ntasks-per-node" in options else None
+        cpus_per_task = number("cpus-per-task") if "cpus-per-task" in options else None
         if nodes is not None:
             layout.nodes = max(nodes[0], 1)
             layout.nodes_given = True
@@ -553,13 +751,11 @@ class _Converter:
             layout.tasks_per_node = max(math.ceil(ntasks / layout.nodes), 1)
         layout.tasks_set = ntasks is not None or per_node is not None
         layout.cpus_per_task = cpus_per_task
-        layout.gpus_per_task = None
         # GPUs per node
-        gpus, gpu_type, self.gpu_source = self.gpus_per_node()
-        layout.gpus, layout.gpu_type = gpus, gpu_type
+        layout.gpus, layout.gpu_type, self.gpu_source = self.gpus_per_node()
         # CPUs per node
-        cpus_per_gpu = self.number("cpus-per-gpu")
-        mincpus = self.number("mincpus")
+        cpus_per_gpu = number("cpus-per-gpu") if "cpus-per-gpu" in options else None
+        mincpus = number("mincpus") if "mincpus" in options else None
         cpus: int | None = None
         if cpus_per_gpu and layout.gpus:
             cpus = layout.gpus * cpus_per_gpu
@@ -570,77 +766,61 @@ class _Converter:
         layout.cpus = cpus
         # memory per node
         memory: int | None = None
-        mem = self.number("mem", grammar.parse_memory)
-        per_cpu = self.number("mem-per-cpu", grammar.parse_memory)
-        per_gpu = self.number("mem-per-gpu", grammar.parse_memory)
+        mem = number("mem") if "mem" in options else None
         if mem is not None:
             memory = mem
-        elif per_cpu is not None:
+        elif "mem-per-cpu" in options and (per_cpu := number("mem-per-cpu")) is not None:
             memory = per_cpu * (
                 layout.gpus * cpus_per_gpu
                 if cpus_per_gpu and layout.gpus
                 else layout.tasks_per_node * (cpus_per_task or 1)
             )
-        elif per_gpu is not None and layout.gpus:
+        elif (
+            "mem-per-gpu" in options
+            and (per_gpu := number("mem-per-gpu")) is not None
+            and layout.gpus
+        ):
             memory = per_gpu * layout.gpus
         layout.memory_mib = memory
 
     def gpus_per_node(self) -> tuple[int, str | None, str]:
         """(GPUs per node, Slurm type or None, the option that decided)."""
-        layout = self.layout
-        per_node = self.number("gpus-per-node", grammar.parse_gpus)
-        if per_node:
+        options = self.options
+        if "gpus-per-node" in options and (per_node := self.number("gpus-per-node")):
             return per_node[0][1], per_node[0][0], "gpus-per-node"
-        gres = self.number("gres", grammar.parse_gres)
-        if gres:
+        if "gres" in options and (gres := self.number("gres")):
             for item in gres:
                 if item.name == "gpu":
                     return item.count, item.type, "gres"
-        per_task = self.number("gpus-per-task", grammar.parse_gpus)
-        if per_task:
+        if "gpus-per-task" in options and (per_task := self.number("gpus-per-task")):
+            layout = self.layout
             layout.gpus_per_task = per_task[0][1]
             return per_task[0][1] * layout.tasks_per_node, per_task[0][0], "gpus-per-task"
-        total = self.number("gpus", grammar.parse_gpus)
-        if total:
+        if "gpus" in options and (total := self.number("gpus")):
             count = sum(c for _, c in total)
-            return math.ceil(count / layout.nodes), total[0][0], "gpus"
+            return math.ceil(count / self.layout.nodes), total[0][0], "gpus"
         return 0, None, ""
 
     # -- directives ------------------------------------------------------------------
 
     def directive(self, index: int, d: Any) -> None:
-        spelled = d.spelled
-        if d.option is None:
-            problem = self.problem_at.get((d.line, d.column))
-            kind = getattr(problem, "kind", "")
-            if kind == "site-option":
-                self.dispose_as_note(
-                    index,
-                    d,
-                    "site-option",
-                    _problem_text(problem)
-                    + (" A site plugin's option has no SkyPilot equivalent."),
-                    True,
-                )
-            else:
-                text = _problem_text(problem) if problem else "sbatch does not accept it."
-                self.dispose_as_note(
-                    index, d, "sbatch-rejects", text + " It is not converted.", True
-                )
+        option = d.option
+        if option is None:
+            self.not_an_option(index, d)
             return
         if d.component:
             self.dispose_as_note(
                 index,
                 d,
                 "foreign",
-                f"{spelled} belongs to het-job component "
+                f"{d.spelled} belongs to het-job component "
                 f"{d.component}; SkyPilot runs one kind of node per task: convert that "
                 "component as a task of its own.",
                 True,
             )
             return
-        if id(d) not in self.winners:
-            winner = self.options.get(d.option)
+        winner = self.options.get(option)
+        if winner is not d:
             where = (
                 f"line {winner.line}" if winner is not None and winner.line else "the command line"
             )
@@ -648,58 +828,58 @@ class _Converter:
                 index,
                 d,
                 "overridden",
-                f"{spelled} is replaced by {winner.spelled if winner else 'a later one'} "
+                f"{d.spelled} is replaced by {winner.spelled if winner else 'a later one'} "
                 f"({where}): the last one wins.",
                 False,
             )
             return
-        problem = self.problem_at.get((d.line, d.column))
-        if problem is not None:
-            if getattr(problem, "kind", "") in _REJECTED_VALUE:
-                self.dispose_as_note(
-                    index,
-                    d,
-                    "sbatch-rejects",
-                    _problem_text(problem) + " It is not converted.",
-                    True,
-                )
-                return
-            # sbatch refuses the script for it (e.g. --mem with --mem-per-cpu), but the
-            # option itself has a meaning: said here, converted below
-            self.note(d.line, spelled, "sbatch-rejects", _problem_text(problem), False)
-        if d.option in SPECIAL_OPTIONS:
-            getattr(self, "option_" + d.option.replace("-", "_"))(index, d)
+        if self.refusal_at and self.sbatch_problems(index, d):
             return
-        category = _option_rows(self.m).get(d.option)
-        if isinstance(category, OptionCategoryRow):
-            self.category_option(index, d, category)
+        handler = _OPTION_HANDLERS.get(option)
+        if handler is not None:
+            handler(self, index, d)
+            return
+        row = self.rules.options.get(option)
+        if isinstance(row, OptionCategoryRow):
+            self.category_option(index, d, row)
             return
         self.dispose_as_note(
             index,
             d,
             "no-equivalent",
-            f"{spelled} has no SkyPilot equivalent and no row in the mappings file.",
+            f"{d.spelled} has no SkyPilot equivalent and no row in the mappings file.",
             True,
         )
 
-    def category_option(self, index: int, d: Any, category: OptionCategoryRow) -> None:
-        why = _plain(category.note)
-        if self.slurm_infra and category.on_slurm == "sbatch-options":
-            self.pass_through(index, d, why)
+    def not_an_option(self, index: int, d: Any) -> None:
+        """A word sbatch does not take as an option (unknown, ambiguous, stray, ``--``)."""
+        problem = self.problem_at.get((d.line, d.column))
+        if getattr(problem, "kind", "") == "site-option":
+            self.dispose_as_note(
+                index,
+                d,
+                "site-option",
+                _problem_text(problem) + " A site plugin's option has no SkyPilot equivalent.",
+                True,
+            )
             return
-        self.dispose(index, "note:no-equivalent")
+        self.rejected(index, d, _problem_text(problem) if problem else "sbatch does not accept it.")
+
+    def no_equivalent(self, index: int, d: Any, why: str, loses: bool, field: str = "") -> None:
+        """Directive ``d`` has no SkyPilot equivalent (on this infra): ``why``."""
         lead = (
             f"{d.spelled}: no equivalent on SkyPilot's Slurm infra either. "
             if self.slurm_infra
             else f"{d.spelled}: no SkyPilot equivalent. "
         )
-        self.note(
-            d.line,
-            d.spelled,
-            "no-equivalent",
-            lead + why,
-            CATEGORY_LOSES_MEANING.get(category.id, True),
-        )
+        self.dispose_as_note(index, d, "no-equivalent", lead + why, loses, field)
+
+    def category_option(self, index: int, d: Any, category: OptionCategoryRow) -> None:
+        why = self.rules.category_notes[d.option]
+        if self.slurm_infra and category.on_slurm == "sbatch-options":
+            self.pass_through(index, d, why)
+            return
+        self.no_equivalent(index, d, why, CATEGORY_LOSES_MEANING.get(category.id, True))
 
     def pass_through(self, index: int, d: Any, why: str = "") -> None:
         """``config.slurm.sbatch_options`` (long name; ``true`` for a flag)."""
@@ -718,23 +898,14 @@ class _Converter:
         if name == "time" and isinstance(value, str):
             converted = skypilot_time(value)
             if converted is None:
-                self.dispose_as_note(
-                    index,
-                    d,
-                    "sbatch-rejects",
-                    f"{d.spelled} is not a time sbatch accepts.",
-                    True,
-                )
+                self.rejected(index, d, f"{d.spelled} is not a time sbatch accepts.")
                 return
             if converted != value:
-                self.note(
-                    d.line,
-                    d.spelled,
-                    "approximation",
+                self.approximation(
+                    d,
                     f"{d.spelled} is passed as "
                     f"time: {converted!r}, the same limit in a form SkyPilot's check "
                     "accepts (m, m:s, h:m:s, d-h, d-h:m, d-h:m:s).",
-                    False,
                     "config.slurm.sbatch_options",
                 )
             value = converted
@@ -742,69 +913,53 @@ class _Converter:
         self.dispose(index, f"sbatch-options:{name}")
 
     def field(self, index: int, path: str) -> None:
-        self.dispose(index, f"field:{path}")
+        self.dispositions.setdefault(index, "field:" + path)
 
     # ----- one method per options row (SPECIAL_OPTIONS) -----
 
     def option_nodes(self, index: int, d: Any) -> None:
         self.field(index, "num_nodes")
-        low, high = self.number("nodes", grammar.parse_node_range) or (1, 1)
+        low, high = self.number("nodes") or (1, 1)
         if high != low:
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+            self.approximation(
+                d,
                 f"{d.spelled} is a range; SkyPilot "
                 f"allocates exactly num_nodes nodes, so the task asks for {low}, the "
                 "minimum.",
-                False,
                 "num_nodes",
             )
         if low == 0:
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
-                "--nodes=0 asks for no node; the task asks for one.",
-                False,
-                "num_nodes",
-            )
+            self.approximation(d, "--nodes=0 asks for no node; the task asks for one.", "num_nodes")
 
-    def option_ntasks_per_node(self, index: int, d: Any) -> None:
+    def option_cpus(self, index: int, d: Any) -> None:
+        """``--ntasks-per-node``, ``--cpus-per-task``, ``--mincpus``: the CPUs per node."""
         self.field(index, "resources.cpus")
+
+    option_ntasks_per_node = option_cpus_per_task = option_mincpus = option_cpus
 
     def option_ntasks(self, index: int, d: Any) -> None:
         self.field(index, "resources.cpus")
         layout = self.layout
         if (
             not layout.nodes_given
-            and self.value_of("ntasks-per-node") is None
+            and self.options.get("ntasks-per-node") is None
             and (layout.ntasks or 0) > 1
         ):
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+            self.approximation(
+                d,
                 f"{d.spelled} without --nodes: Slurm "
                 "may spread the tasks over several nodes; the task puts all of them on "
                 "one node (set num_nodes to spread them).",
-                False,
                 "resources.cpus",
             )
         elif layout.ntasks and layout.ntasks % layout.nodes:
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+            self.approximation(
+                d,
                 f"{layout.ntasks} tasks do not divide "
                 f"evenly over {layout.nodes} nodes; each node gets room for "
                 f"{layout.tasks_per_node}.",
-                False,
                 "resources.cpus",
             )
-
-    def option_cpus_per_task(self, index: int, d: Any) -> None:
-        self.field(index, "resources.cpus")
 
     def per_gpu_option(self, index: int, d: Any, path: str, asks_for: str) -> None:
         """An amount per GPU (``path`` its field): without GPUs it asks for ``asks_for``."""
@@ -821,9 +976,6 @@ class _Converter:
 
     def option_cpus_per_gpu(self, index: int, d: Any) -> None:
         self.per_gpu_option(index, d, "resources.cpus", "nothing")
-
-    def option_mincpus(self, index: int, d: Any) -> None:
-        self.field(index, "resources.cpus")
 
     def option_mem(self, index: int, d: Any) -> None:
         if self.layout.memory_mib == 0:
@@ -847,15 +999,13 @@ class _Converter:
         self.per_gpu_option(index, d, "resources.memory", "no memory")
 
     def gpu_option(self, index: int, d: Any) -> None:
+        """``--gpus-per-node``, ``--gres``, ``--gpus``, ``--gpus-per-task``: the GPUs."""
         if self.gpu_source and self.gpu_source != d.option:
             self.field(index, "resources.accelerators")
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+            self.approximation(
+                d,
                 f"{d.spelled} and --{self.gpu_source}"
                 f" both ask for GPUs; --{self.gpu_source} decides.",
-                False,
                 "resources.accelerators",
             )
             return
@@ -864,21 +1014,20 @@ class _Converter:
             return
         self.field(index, "resources.accelerators")
 
+    option_gpus_per_task = gpu_option
+
     def option_gpus_per_node(self, index: int, d: Any) -> None:
         self.gpu_option(index, d)
-        items = self.number("gpus-per-node", grammar.parse_gpus) or []
-        if len(items) > 1:
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+        if len(self.number("gpus-per-node") or ()) > 1:
+            self.approximation(
+                d,
                 f"SkyPilot nodes have one GPU type; the task asks for the first item of {d.value}.",
-                True,
                 "resources.accelerators",
+                True,
             )
 
     def option_gres(self, index: int, d: Any) -> None:
-        items = self.number("gres", grammar.parse_gres) or []
+        items = self.number("gres") or []
         others = [
             f"{g.name}{':' + g.type if g.type else ''}:{g.count}" for g in items if g.name != "gpu"
         ]
@@ -888,9 +1037,8 @@ class _Converter:
         else:
             self.gpu_option(index, d)
         if others:
-            self.note(
-                d.line,
-                d.spelled,
+            self.note_for(
+                d,
                 "no-equivalent",
                 "generic resources other than GPUs "
                 f"({', '.join(others)}) have no SkyPilot equivalent; choose an "
@@ -899,35 +1047,26 @@ class _Converter:
                 "resources",
             )
         if len(gpu_items) > 1:
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+            self.approximation(
+                d,
                 "SkyPilot nodes have one GPU type; the task asks for the first gpu item.",
-                True,
                 "resources.accelerators",
+                True,
             )
 
     def option_gpus(self, index: int, d: Any) -> None:
         self.gpu_option(index, d)
-        total = sum(c for _, c in self.number("gpus", grammar.parse_gpus) or [])
+        total = sum(c for _, c in self.number("gpus") or [])
         if self.gpu_source == "gpus" and total % self.layout.nodes:
-            self.note(
-                d.line,
-                d.spelled,
-                "approximation",
+            self.approximation(
+                d,
                 f"{total} GPUs do not divide evenly "
                 f"over {self.layout.nodes} nodes; each node gets {self.layout.gpus}.",
-                False,
                 "resources.accelerators",
             )
 
-    def option_gpus_per_task(self, index: int, d: Any) -> None:
-        self.gpu_option(index, d)
-
     def option_tmp(self, index: int, d: Any) -> None:
-        mib = self.number("tmp", grammar.parse_memory) or 0
-        gb = math.ceil(mib / 1024)
+        gb = math.ceil((self.number("tmp") or 0) / 1024)
         if gb <= 256:
             self.dispose_as_note(
                 index,
@@ -946,18 +1085,17 @@ class _Converter:
         if self.slurm_infra:
             self.pass_through(index, d)
             return
-        minutes = self.number("time", grammar.parse_time)
+        minutes = self.number("time")
         limit = "no limit" if minutes is None else _duration(minutes)
         advice = (
             f" To end the job in time, enforce it in run: timeout {minutes}m <command>."
             if minutes
             else ""
         )
-        self.dispose(index, "note:no-equivalent")
         # the program runs the same without the limit: a note, not a loss of meaning
-        self.note(
-            d.line,
-            d.spelled,
+        self.dispose_as_note(
+            index,
+            d,
             "no-equivalent",
             f"{d.spelled} ({limit}) is a wall-clock "
             "limit; SkyPilot has none for jobs (autostop is idle-based, not the "
@@ -965,6 +1103,15 @@ class _Converter:
             False,
             "run",
         )
+
+    def option_signal(self, index: int, d: Any) -> None:
+        """The row's note is the advice: SkyPilot sends no signal before a limit."""
+        if self.slurm_infra:
+            self.pass_through(index, d)
+            return
+        row = self.rules.options["signal"]
+        # a handler that traps the signal (to checkpoint or requeue) never runs
+        self.no_equivalent(index, d, _plain(row.note), True, "run")
 
     def option_wrap(self, index: int, d: Any) -> None:
         self.field(index, "run")
@@ -979,31 +1126,24 @@ class _Converter:
             self.field(index, "resources.infra")
             unmapped = [n for n in names if n not in self.partition_map]
             if len(names) > 1:
-                self.note(
-                    d.line,
-                    d.spelled,
-                    "approximation",
+                self.approximation(
+                    d,
                     f"{d.spelled} lists "
                     f"{len(names)} partitions; the task runs on the infra of the first "
                     f"mapped one ({self.infra})."
                     + (f" Not mapped: {', '.join(unmapped)}." if unmapped else ""),
-                    False,
                     "resources.infra",
                 )
             return
         if self.partition_infra == "slurm":
             self.field(index, "resources.infra")
             if len(names) > 1:
-                self.note(
-                    d.line,
-                    d.spelled,
-                    "approximation",
+                self.approximation(
+                    d,
                     f"{d.spelled} lists several partitions; the task uses the first ({names[0]}).",
-                    False,
                     "resources.infra",
                 )
             return
-        self.dispose(index, "note:partition")
         if self.infra:
             message = (
                 f"{d.spelled}: the task runs on infra {self.infra} (given), where the "
@@ -1017,20 +1157,19 @@ class _Converter:
                 f"slurm/<cluster>/{names[0]}). Without it SkyPilot chooses any infra "
                 "that has the resources."
             )
-        self.note(d.line, d.spelled, "partition", message, False, "resources")
+        self.dispose_as_note(index, d, "partition", message, False, "resources")
 
     def option_array(self, index: int, d: Any) -> None:
         try:
             self.array = grammar.parse_array(d.value or "")
         except ValueError as error:
-            self.dispose_as_note(index, d, "sbatch-rejects", f"{error} It is not converted.", True)
+            self.rejected(index, d, str(error))
             return
         self.num_jobs = self.array.count
         self.field(index, "launch")
         if self.array.throttle is not None:
-            self.note(
-                d.line,
-                d.spelled,
+            self.note_for(
+                d,
                 "throttle",
                 f"the %{self.array.throttle} limit (at "
                 f"most {self.array.throttle} array tasks at once) has no equivalent: "
@@ -1043,7 +1182,7 @@ class _Converter:
         try:
             spec = grammar.parse_export(d.value or "")
         except ValueError as error:
-            self.dispose_as_note(index, d, "sbatch-rejects", f"{error}.", True)
+            self.rejected(index, d, str(error))
             return
         bad = [
             name
@@ -1051,9 +1190,8 @@ class _Converter:
             if not _ENV_NAME.fullmatch(name)
         ]
         if bad:
-            self.note(
-                d.line,
-                d.spelled,
+            self.note_for(
+                d,
                 "export",
                 f"{', '.join(bad)} cannot be the name of a "
                 "SkyPilot env (letters, digits and _, not starting with a digit); "
@@ -1061,31 +1199,26 @@ class _Converter:
                 True,
                 "envs",
             )
-        spec = grammar.ExportSpec(
-            spec.mode,
-            tuple(n for n in spec.names if n not in bad),
-            tuple((n, v) for n, v in spec.assignments if n not in bad),
-        )
-        for name, value in spec.assignments:
+        names = [n for n in spec.names if n not in bad]
+        assignments = [(n, v) for n, v in spec.assignments if n not in bad]
+        for name, value in assignments:
             self.envs[name] = value
-        for name in spec.names:
+        for name in names:
             self.envs.setdefault(name, None)
             self.launch_env.append(name)
-        if spec.assignments or spec.names:
+        if assignments or names:
             self.field(index, "envs")
-            if spec.names:
-                self.note(
-                    d.line,
-                    d.spelled,
+            if names:
+                self.note_for(
+                    d,
                     "export",
                     "the variables passed with their "
-                    f"current value ({', '.join(spec.names)}) must be given at launch: "
+                    f"current value ({', '.join(names)}) must be given at launch: "
                     "sky jobs launch --env NAME passes your shell's value.",
                     False,
                     "envs",
                 )
             return
-        self.dispose(index, "note:export")
         if spec.mode == "ALL":
             message = (
                 f"{d.spelled}: the submission shell's variables do not travel to a "
@@ -1097,20 +1230,16 @@ class _Converter:
                 f"{d.spelled}: the job starts without the submission shell's "
                 "variables, which is what a SkyPilot node does anyway."
             )
-        self.note(d.line, d.spelled, "export", message, False, "envs")
+        self.dispose_as_note(index, d, "export", message, False, "envs")
 
     def option_chdir(self, index: int, d: Any) -> None:
         self.field(index, "workdir")
-        value = d.value or "."
-        self.workdir = posixpath.normpath(posixpath.join(self.workdir, value))
-        self.note(
-            d.line,
-            d.spelled,
-            "approximation",
+        self.workdir = posixpath.normpath(posixpath.join(self.workdir, d.value or "."))
+        self.approximation(
+            d,
             f"{d.spelled}: SkyPilot copies workdir "
             "from the machine that launches to ~/sky_workdir on every node and runs "
             "there; the path must exist where you launch.",
-            False,
             "workdir",
         )
 
@@ -1131,9 +1260,8 @@ class _Converter:
         self.image = (d.line, image, d.spelled)
         self.field(index, "resources.image_id")
         if self.slurm_infra:
-            self.note(
-                d.line,
-                d.spelled,
+            self.note_for(
+                d,
                 "container",
                 "on SkyPilot's Slurm infra, a container image needs pyxis on the cluster.",
                 False,
@@ -1163,7 +1291,7 @@ class _Converter:
     def body(self) -> None:
         script = self.script
         layout = self.layout
-        wrap = self.value_of("wrap")
+        wrap = self.options.get("wrap")
         body, body_line = (
             (wrap.value or "", wrap.line) if wrap is not None else (script.body, script.body_line)
         )
@@ -1176,7 +1304,7 @@ class _Converter:
         if wrap is None and program not in _POSIX_SHELLS:
             self.foreign_interpreter(program)
             return
-        values = self.static_values()
+        module = self.rules.module
         context = BodyContext(
             body_line=body_line,
             nodes=layout.nodes,
@@ -1184,20 +1312,14 @@ class _Converter:
             ntasks=layout.ntasks,
             gpus_per_task=layout.gpus_per_task,
             slurm_infra=self.slurm_infra,
-            values=values,
-            module_rule=lambda name: module_row(self.m, name),
-            mpi_module=lambda name: getattr(module_row(self.m, name), "id", "") == "mpi",
+            values=self.static_values(),
+            module_rule=module,
+            mpi_module=lambda name: getattr(module(name), "id", "") == "mpi",
         )
         result = convert_body(body, context)
-        for finding in result.findings:
-            self.note(
-                finding.line,
-                "",
-                finding.kind,
-                finding.message,
-                finding.loses_meaning,
-                finding.field,
-            )
+        self.notes += [
+            Note(f.line, "", f.kind, f.message, f.loses_meaning, f.field) for f in result.findings
+        ]
         self.body_result = result
         self.variables = slurm_variables(body)
         preamble = self.preamble(result, body, body_line)
@@ -1212,9 +1334,9 @@ class _Converter:
             if image:
                 self.image = (line, image, "srun --container-image")
         self.modules(result.modules)
-        if not body.strip():
+        if not body or body.isspace():
             self.note(
-                0, "", "not-converted", "the script has no commands: the task has no run.", True, ""
+                0, "", "not-converted", "the script has no commands: the task has no run.", True
             )
 
     def foreign_interpreter(self, program: str) -> None:
@@ -1252,15 +1374,12 @@ class _Converter:
     def static_values(self) -> dict[str, str]:
         """SLURM_* values known from the header, to read srun options written with them."""
         layout = self.layout
-        values = {
-            "SLURM_NNODES": str(layout.nodes),
-            "SLURM_JOB_NUM_NODES": str(layout.nodes),
-            "SKYPILOT_NUM_NODES": str(layout.nodes),
-        }
+        nodes = str(layout.nodes)
+        values = {"SLURM_NNODES": nodes, "SLURM_JOB_NUM_NODES": nodes, "SKYPILOT_NUM_NODES": nodes}
         if layout.tasks_set:
             total = layout.ntasks or layout.tasks_per_node * layout.nodes
             values["SLURM_NTASKS"] = values["SLURM_NPROCS"] = str(total)
-        if self.value_of("ntasks-per-node") is not None:
+        if "ntasks-per-node" in self.options:
             values["SLURM_NTASKS_PER_NODE"] = str(layout.tasks_per_node)
         if layout.cpus_per_task:
             values["SLURM_CPUS_PER_TASK"] = str(layout.cpus_per_task)
@@ -1319,28 +1438,33 @@ class _Converter:
 
     def derive_variables(self) -> tuple[list[str], list[str]]:
         """``export`` lines for the SLURM_* variables run needs, static ones into envs;
-        the variables read that have no derivation."""
-        wanted = set(self.variables)
+        the variables read that have no derivation (:data:`_DERIVATIONS`)."""
+        variables = self.variables
+        wanted = set(variables)
         if self.array is not None:
             wanted |= {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"}
-        rows: dict[str, EnvironmentVariableRow] = {}
-        for row in self.m.environment_variables:
-            for name in row.slurm:
-                rows[name] = row
-        derivations = self.derivations()
         lines: list[str] = []
         unknown: list[str] = []
+        if not wanted:
+            return lines, unknown
+        rules = self.rules
+        order = rules.variable_order
+        derivations = rules.derivations
+        native = _NATIVE_ON_SLURM if self.slurm_infra else frozenset()
         done: list[str] = []
-        for name in sorted(wanted, key=lambda n: (rows[n].line if n in rows else 10**9, n)):
-            if self.slurm_infra and name in _NATIVE_ON_SLURM:
+        # in the order of the mappings file's rows, then the others by name
+        for name in [
+            *sorted((n for n in wanted if n in order), key=order.__getitem__),
+            *sorted(n for n in wanted if n not in order),
+        ]:
+            if name in native:
                 continue
-            row = rows.get(name)
-            how = derivations.get(row.id) if row is not None else None
+            how = derivations.get(name)
             if how is None:
-                if name in self.variables and name not in _SET_BY_SCRIPT_ONLY:
+                if name in variables and name not in _SET_BY_SCRIPT_ONLY:
                     unknown.append(name)
                 continue
-            value = how(name)
+            value = how(self, name)
             if value is None:
                 continue  # Slurm would not set it either
             kind, text = value
@@ -1361,133 +1485,62 @@ class _Converter:
             )
         return lines, unknown
 
-    def derivations(self) -> dict[str, Callable[[str], tuple[str, str] | None]]:
-        """Row id -> (name -> ("envs", value) | ("run", shell expression) | None)."""
+    def total_tasks(self) -> str:
+        """``SLURM_NTASKS`` in ``run``: the count, or an expression of the node count."""
         layout = self.layout
-        array = self.array
+        if layout.ntasks is not None:
+            return str(layout.ntasks)
         tasks = layout.tasks_per_node
-        given = self.value_of
-
-        def run(text: str) -> Callable[[str], tuple[str, str]]:
-            return lambda _name: ("run", text)
-
-        def envs(text: str | None) -> Callable[[str], tuple[str, str] | None]:
-            return lambda _name: None if text is None else ("envs", text)
-
-        total = (
-            str(layout.ntasks)
-            if layout.ntasks is not None
-            else f"$(( SKYPILOT_NUM_NODES * {tasks} ))"
-            if tasks != 1
-            else "$SKYPILOT_NUM_NODES"
-        )
-        job_name = self.task.get("name") or _default_job_name(self.script.path)
-        partition = given("partition")
-        mem = self.layout.memory_mib if given("mem") is not None else None
-        table: dict[str, Callable[[str], tuple[str, str] | None]] = {
-            "slurm-job-nodelist": run('$(echo "$SKYPILOT_NODE_IPS" | paste -sd, -)'),
-            "slurm-job-num-nodes": run("$SKYPILOT_NUM_NODES"),
-            "slurm-nodeid": run("$SKYPILOT_NODE_RANK"),
-            "slurm-procid": run(
-                "$SKYPILOT_NODE_RANK" if tasks == 1 else f"$(( SKYPILOT_NODE_RANK * {tasks} ))"
-            ),
-            "slurm-localid": envs("0"),
-            "slurm-ntasks": (lambda _n: ("run", total) if layout.tasks_set else None),
-            "slurm-gpus-per-node": (
-                lambda _n: (
-                    ("run", "$SKYPILOT_NUM_GPUS_PER_NODE")
-                    if self.gpu_source == "gpus-per-node"
-                    else None
-                )
-            ),
-            "slurm-job-id": run("${SKYPILOT_MANAGED_JOB_ID:-$SKYPILOT_TASK_ID}"),
-            "slurm-job-name": envs(job_name),
-            "slurm-submit-dir": run("$HOME/sky_workdir"),
-            "slurm-array-task-id": (
-                lambda _n: ("run", _array_expression(array)) if array else None
-            ),
-            "slurm-array-task-count": (lambda _n: ("run", "$SKYPILOT_NUM_JOBS") if array else None),
-            "slurm-array-task-min-max": (
-                lambda n: (
-                    None
-                    if array is None
-                    else (
-                        "envs",
-                        str(min(array.indices) if n.endswith("MIN") else max(array.indices)),
-                    )
-                )
-            ),
-            "slurm-array-task-step": envs(str(array.step) if array else None),
-            "slurm-cpus-per-task": envs(
-                str(layout.cpus_per_task) if layout.cpus_per_task else None
-            ),
-            "slurm-ntasks-per-node": envs(str(tasks) if given("ntasks-per-node") else None),
-            "slurm-gpus-per-task": envs(
-                given("gpus-per-task").value if given("gpus-per-task") is not None else None
-            ),
-            "slurm-gpus-on-node": (
-                lambda _n: ("run", "$SKYPILOT_NUM_GPUS_PER_NODE") if layout.gpus else None
-            ),
-            "slurm-cpus-on-node": run("$(nproc)"),
-            "slurm-mem-per-node": envs(str(mem) if mem else None),
-            "slurm-job-partition": envs(partition.value if partition is not None else None),
-        }
-        return table
+        return f"$(( SKYPILOT_NUM_NODES * {tasks} ))" if tasks != 1 else "$SKYPILOT_NUM_NODES"
 
     def modules(self, modules: list[tuple[int, str]]) -> None:
         """``module load`` lines were removed from run: choose the image of the first
         module whose ``modules`` row has one, and say what replaces the others."""
         if not modules or self.slurm_infra:
             return
-        by_row: dict[str, tuple[ModuleRow | None, list[tuple[int, str]]]] = {}
+        module = self.rules.module
+        # row id ("" for none) -> (row, line of its first module, its modules in order)
+        groups: dict[str, tuple[ModuleRow | None, int, dict[str, None]]] = {}
         for line, name in modules:
-            row = module_row(self.m, name)
-            by_row.setdefault(row.id if row is not None else "", (row, []))[1].append((line, name))
-        for row, found in by_row.values():
+            row = module(name)
+            key = row.id if row is not None else ""
+            if key in groups:
+                groups[key][2][name] = None
+            else:
+                groups[key] = (row, line, {name: None})
+        notes = self.rules.module_notes
+        for key, (row, line, names) in groups.items():
             if row is not None and row.image and self.image is None:
-                line, name = found[0]
-                self.module_image = (line, row.image, name, _plain(row.note))
+                self.module_image = (line, row.image, next(iter(names)), notes[key])
                 break
         image = self.image[1] if self.image else (self.module_image or (0, ""))[1]
-        for key, (row, found) in by_row.items():
-            names = ", ".join(dict.fromkeys(name for _, name in found))
-            line = found[0][0]
+        for key, (row, line, names) in groups.items():
+            removed = f"module load {', '.join(names)}: removed from run"
             if row is None:
-                self.note(
+                self.module_note(
                     line,
-                    "",
-                    "module",
-                    f"module load {names}: removed from run; no row "
-                    "of the mappings file's modules table names "
-                    + ("them" if len(dict.fromkeys(n for _, n in found)) > 1 else "it")
+                    f"{removed}; no row of the mappings file's modules table names "
+                    + ("them" if len(names) > 1 else "it")
                     + ". Install what it provides in setup, or choose an image that has it.",
                     True,
                     "run",
                 )
             elif row.image:
-                if self.module_image is not None and found[0][1] == self.module_image[2]:
+                if self.module_image is not None and next(iter(names)) == self.module_image[2]:
                     continue  # reported with the image (image_choice)
-                self.note(
-                    line,
-                    "",
-                    "module",
-                    f"module load {names}: removed from run; the "
-                    f"task runs in docker:{image} instead.",
-                    False,
-                    "resources.image_id",
+                self.module_note(
+                    line, f"{removed}; the task runs in docker:{image} instead.", False
                 )
             else:
                 covered = key in _HARMLESS_MODULE_ROWS or (
                     key == "cuda-libraries" and image.startswith("nvidia/cuda")
                 )
-                self.note(
-                    line,
-                    "",
-                    "module",
-                    f"module load {names}: removed from run. {_plain(row.note)}",
-                    not covered,
-                    "run",
-                )
+                self.module_note(line, f"{removed}. {notes[key]}", not covered, "run")
+
+    def module_note(
+        self, line: int, message: str, loses: bool, field: str = "resources.image_id"
+    ) -> None:
+        self.notes.append(Note(line, "", "module", message, loses, field))
 
     def image_choice(self) -> None:
         if self.image is not None:
@@ -1496,13 +1549,10 @@ class _Converter:
         if self.module_image is not None:
             line, image, name, why = self.module_image
             self.resources["image_id"] = f"docker:{image}"
-            self.note(
+            self.module_note(
                 line,
-                "",
-                "module",
                 f"module load {name}: removed from run; the task runs in docker:{image}. {why}",
                 False,
-                "resources.image_id",
             )
 
     # -- the task ----------------------------------------------------------------------
@@ -1518,7 +1568,10 @@ class _Converter:
         if self.infra:
             resources["infra"] = self.infra
         if layout.gpus:
-            resources["accelerators"] = f"{self.accelerator()}:{layout.gpus}"
+            accelerator = self.accelerator()
+            resources["accelerators"] = f"{accelerator}:{layout.gpus}"
+            if self.unknown_gpu and accelerator == self.default_gpu:
+                self.note(0, "", "gpu-type", self.unknown_gpu, True, "resources.accelerators")
         if layout.cpus:
             resources["cpus"] = f"{layout.cpus}+"
         if layout.memory_mib:
@@ -1530,14 +1583,15 @@ class _Converter:
         if resources:
             task["resources"] = resources
         if self.envs:
-            task["envs"] = dict(self.envs)
+            task["envs"] = self.envs
         task["workdir"] = self.workdir
-        if self.setup.strip():
-            task["setup"] = self.setup if self.setup.endswith("\n") else self.setup + "\n"
-        if self.run_text.strip():
-            task["run"] = self.run_text if self.run_text.endswith("\n") else self.run_text + "\n"
+        setup, run = self.setup, self.run_text
+        if setup and not setup.isspace():
+            task["setup"] = setup if setup[-1] == "\n" else setup + "\n"
+        if run and not run.isspace():
+            task["run"] = run if run[-1] == "\n" else run + "\n"
         if self.sbatch_options:
-            task["config"] = {"slurm": {"sbatch_options": dict(self.sbatch_options)}}
+            task["config"] = {"slurm": {"sbatch_options": self.sbatch_options}}
         if self.slurm_infra:
             self.note(
                 0,
@@ -1557,56 +1611,56 @@ class _Converter:
         for name in self.launch_env:
             launch += f" --env {name}"
         launch += " task.yaml"
-        for index in range(len(self.script.directives)):
-            if index not in self.dispositions:  # pragma: no cover - every path disposes
-                directive = self.script.directives[index]
-                self.dispose_as_note(
-                    index,
-                    directive,
-                    "not-converted",
-                    f"{directive.spelled} is not converted.",
-                    True,
-                )
-        notes = sorted(self.notes, key=lambda n: n.line)
+        # every directive has its disposition, given in the order of the directives
+        dispositions = self.dispositions
+        directives = self.script.directives
+        if len(dispositions) != len(directives):  # pragma: no cover - every path disposes
+            for index, directive in enumerate(directives):
+                if index not in dispositions:
+                    self.dispose_as_note(
+                        index,
+                        directive,
+                        "not-converted",
+                        f"{directive.spelled} is not converted.",
+                        True,
+                    )
+            dispositions = dict(sorted(dispositions.items()))
+        self.notes.sort(key=_LINE)
         return Conversion(
             task,
-            tuple(notes),
+            tuple(self.notes),
             (launch,),
-            MappingProxyType(dict(sorted(self.dispositions.items()))),
+            MappingProxyType(dispositions),
             self.script.path,
         )
 
     def accelerator(self) -> str:
-        layout = self.layout
-        directive = self.value_of(self.gpu_source) if self.gpu_source else None
-        line = directive.line if directive is not None else 0
-        spelled = directive.spelled if directive is not None else ""
-        slurm_type = layout.gpu_type
+        """The SkyPilot accelerator of the GPU request (``layout.gpus`` > 0)."""
+        d = self.options[self.gpu_source]
+        slurm_type = self.layout.gpu_type
         if slurm_type is None:
-            constraint = self.value_of("constraint")
+            constraint = self.options.get("constraint")
             if (
                 constraint is not None
                 and constraint.value
                 and re.fullmatch(r"[A-Za-z0-9_.-]+", constraint.value)
             ):
-                row = gpu_type_row(self.m, constraint.value)
+                row = self.rules.gpu_type(constraint.value)
                 if row is not None:
-                    self.note(
-                        line,
-                        spelled,
+                    self.note_for(
+                        d,
                         "gpu-type",
-                        f"{spelled} names no GPU type; "
+                        f"{d.spelled} names no GPU type; "
                         f"{constraint.spelled} (line {constraint.line}) names one: "
                         f"{row.skypilot}.",
                         False,
                         "resources.accelerators",
                     )
                     return row.skypilot
-            self.note(
-                line,
-                spelled,
+            self.note_for(
+                d,
                 "default-gpu",
-                f"{spelled} names no GPU type and "
+                f"{d.spelled} names no GPU type and "
                 f"SkyPilot needs one: the task asks for {self.default_gpu} ("
                 + (
                     "--gpu-type)."
@@ -1618,13 +1672,12 @@ class _Converter:
                 "resources.accelerators",
             )
             return self.default_gpu
-        row = gpu_type_row(self.m, slurm_type)
+        row = self.rules.gpu_type(slurm_type)
         if row is not None:
             return row.skypilot
         mig = re.search(r"\d+g\.\d+gb", slurm_type.lower())
-        self.note(
-            line,
-            spelled,
+        self.note_for(
+            d,
             "gpu-type",
             (
                 f"{slurm_type} is a MIG slice of a GPU, which SkyPilot does not allocate; "
@@ -1638,6 +1691,80 @@ class _Converter:
             "resources.accelerators",
         )
         return self.default_gpu
+
+
+#: The handler of each option with an ``options`` row (:data:`SPECIAL_OPTIONS`).
+_OPTION_HANDLERS: Mapping[str, Callable[[_Converter, int, Any], None]] = MappingProxyType(
+    {name: getattr(_Converter, "option_" + name.replace("-", "_")) for name in SPECIAL_OPTIONS}
+)
+_LINE = attrgetter("line")
+
+
+def _envs(value: str | None) -> tuple[str, str] | None:
+    return None if value is None else ("envs", value)
+
+
+def _array_bound(c: _Converter, name: str) -> tuple[str, str] | None:
+    if c.array is None:
+        return None
+    indices = c.array.indices  # ascending
+    return "envs", str(indices[0] if name.endswith("MIN") else indices[-1])
+
+
+#: How ``run`` gets each SLURM_* variable the mappings file's ``environment-variables``
+#: rows derive (row id -> (converter, variable name) -> ``("envs", value)`` for a value
+#: known in advance, ``("run", shell expression)``, or None where Slurm would not set it).
+_DERIVATIONS: Mapping[str, Callable[[_Converter, str], tuple[str, str] | None]] = MappingProxyType(
+    {
+        "slurm-job-nodelist": lambda c, n: ("run", '$(echo "$SKYPILOT_NODE_IPS" | paste -sd, -)'),
+        "slurm-job-num-nodes": lambda c, n: ("run", "$SKYPILOT_NUM_NODES"),
+        "slurm-nodeid": lambda c, n: ("run", "$SKYPILOT_NODE_RANK"),
+        "slurm-procid": lambda c, n: (
+            "run",
+            "$SKYPILOT_NODE_RANK"
+            if c.layout.tasks_per_node == 1
+            else f"$(( SKYPILOT_NODE_RANK * {c.layout.tasks_per_node} ))",
+        ),
+        "slurm-localid": lambda c, n: ("envs", "0"),
+        "slurm-ntasks": lambda c, n: ("run", c.total_tasks()) if c.layout.tasks_set else None,
+        "slurm-gpus-per-node": lambda c, n: (
+            ("run", "$SKYPILOT_NUM_GPUS_PER_NODE") if c.gpu_source == "gpus-per-node" else None
+        ),
+        "slurm-job-id": lambda c, n: ("run", "${SKYPILOT_MANAGED_JOB_ID:-$SKYPILOT_TASK_ID}"),
+        "slurm-job-name": lambda c, n: (
+            "envs",
+            c.task.get("name") or _default_job_name(c.script.path),
+        ),
+        "slurm-submit-dir": lambda c, n: ("run", "$HOME/sky_workdir"),
+        "slurm-array-task-id": lambda c, n: (
+            ("run", _array_expression(c.array)) if c.array else None
+        ),
+        "slurm-array-task-count": lambda c, n: ("run", "$SKYPILOT_NUM_JOBS") if c.array else None,
+        "slurm-array-task-min-max": _array_bound,
+        "slurm-array-task-step": lambda c, n: _envs(str(c.array.step) if c.array else None),
+        "slurm-cpus-per-task": lambda c, n: _envs(
+            str(c.layout.cpus_per_task) if c.layout.cpus_per_task else None
+        ),
+        "slurm-ntasks-per-node": lambda c, n: _envs(
+            str(c.layout.tasks_per_node) if "ntasks-per-node" in c.options else None
+        ),
+        "slurm-gpus-per-task": lambda c, n: _envs(
+            getattr(c.options.get("gpus-per-task"), "value", None)
+        ),
+        "slurm-gpus-on-node": lambda c, n: (
+            ("run", "$SKYPILOT_NUM_GPUS_PER_NODE") if c.layout.gpus else None
+        ),
+        "slurm-cpus-on-node": lambda c, n: ("run", "$(nproc)"),
+        "slurm-mem-per-node": lambda c, n: _envs(
+            str(c.layout.memory_mib) if "mem" in c.options and c.layout.memory_mib else None
+        ),
+        "slurm-job-partition": lambda c, n: _envs(
+            getattr(c.options.get("partition"), "value", None)
+        ),
+    }
+)
+#: The ``environment-variables`` rows the converter derives (:data:`_DERIVATIONS`).
+DERIVED_VARIABLE_ROWS = frozenset(_DERIVATIONS)
 
 
 #: ``modules`` rows whose removal loses nothing a SkyPilot image lacks (build tools,
@@ -1668,12 +1795,14 @@ def _cloud(infra: str) -> str:
 def _duration(minutes: int) -> str:
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
-    parts = [
-        f"{days} d" if days else "",
-        f"{hours} h" if hours else "",
-        f"{mins} min" if mins else "",
-    ]
-    return " ".join(p for p in parts if p) or "0 min"
+    parts = []
+    if days:
+        parts.append(f"{days} d")
+    if hours:
+        parts.append(f"{hours} h")
+    if mins:
+        parts.append(f"{mins} min")
+    return " ".join(parts) or "0 min"
 
 
 def _default_job_name(path: str) -> str:
@@ -1701,23 +1830,44 @@ def _docker_image(value: str) -> str | None:
     return image
 
 
+def _array_runs(indices: tuple[int, ...]) -> list[tuple[int, int, int]]:
+    """Ascending ``indices`` as arithmetic runs ``(first, step, count)``, greedily: a run
+    takes the index after its first whatever the step, then every next index while the
+    step stays the same."""
+    runs: list[tuple[int, int, int]] = []
+    count = len(indices)
+    start = 0
+    while start < count:
+        first = indices[start]
+        if start + 1 == count:
+            runs.append((first, 1, 1))
+            break
+        step = indices[start + 1] - first
+        rest = count - start
+        # the rest is one range (most arrays)? With step 1, counting tells: the indices
+        # are whole, ascending and unique
+        if indices[-1] - first == step * (rest - 1) and (
+            step == 1
+            or (indices if start == 0 else indices[start:])
+            == tuple(range(first, indices[-1] + 1, step))
+        ):
+            runs.append((first, step, rest))
+            break
+        end = start + 2
+        while end < count and indices[end] - indices[end - 1] == step:
+            end += 1
+        runs.append((first, step, end - start))
+        start = end
+    return runs
+
+
 def _array_expression(array: grammar.ArraySpec | None) -> str:
     """``SLURM_ARRAY_TASK_ID`` for the job of rank ``$SKYPILOT_JOB_RANK``: one arithmetic
     expression for a single range with a step, a list lookup otherwise."""
     if array is None or not array.indices:
         return "$SKYPILOT_JOB_RANK"
     indices = array.indices
-    runs: list[tuple[int, int, int]] = []  # (first, step, count)
-    for index in indices:
-        if runs:
-            first, step, count = runs[-1]
-            if count == 1 and index > first:
-                runs[-1] = (first, index - first, 2)
-                continue
-            if first + step * count == index:
-                runs[-1] = (first, step, count + 1)
-                continue
-        runs.append((index, 1, 1))
+    runs = _array_runs(indices)
     if len(runs) == 1:
         first, step, _ = runs[0]
         term = "SKYPILOT_JOB_RANK" if step == 1 else f"SKYPILOT_JOB_RANK * {step}"
@@ -1743,6 +1893,12 @@ def _problem_text(problem: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _refused(reason: str, outcome: str = "the task leaves it out") -> str:
+    """A note's message for something sbatch refuses the script for: sbatch's reason
+    (and what would be valid), then what the task does instead."""
+    return f"{reason.rstrip('.')}. sbatch refuses the script for it; {outcome}."
+
+
 def convert(
     script: BatchScript,
     *,
@@ -1757,8 +1913,11 @@ def convert(
     Args:
         script: a :class:`slurm2sky.sbatch.BatchScript`.
         mappings: the rules (default: the shipped mappings file, read unchecked).
-        gpu_type: the SkyPilot accelerator for GPU requests without a type (default: the
-            ``gpu-types`` row marked ``default``, H100).
+        gpu_type: the SkyPilot accelerator for GPU requests without a type, or with a
+            GRES type no ``gpu-types`` row maps (default: the row marked ``default``,
+            H100). Matched without regard to case and written as SkyPilot spells it
+            (:func:`accelerator_name`); a name the mappings file does not know is kept,
+            with a ``gpu-type`` note that loses meaning where the task asks for it.
         infra: where the task runs (``aws``, ``kubernetes/<context>``,
             ``slurm/<cluster>[/<partition>]``); on ``slurm/…`` options pass through
             ``config.slurm.sbatch_options``.

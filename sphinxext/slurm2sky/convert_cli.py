@@ -19,6 +19,11 @@ directory (every file in it, not recursing, that starts with ``#!`` or holds an
 The task's ``workdir`` is ``.``: the directory ``sky`` is run from, as ``sbatch`` runs a job
 from the directory it was submitted from. Nothing from the scripts is ever run.
 
+``--gpu-type`` is a SkyPilot accelerator name, matched case-insensitively as SkyPilot does
+(``a100-80gb`` is ``A100-80GB``). A name the mappings file does not know (its
+``gpu-types`` rows and its ``accelerators`` list) is a warning, with the closest names; each
+task that asks for it has a ``gpu-type`` note that loses meaning.
+
 Exit codes: 0 converted; 1 with ``--strict``, some note says the task does not keep the
 script's meaning (every file is still written); 2 the command line is wrong or a script
 cannot be read.
@@ -34,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from slurm2sky.convert import Conversion, convert
+from slurm2sky.convert import Conversion, convert, unknown_accelerator
 from slurm2sky.emit import as_data, emit_yaml, format_note
 from slurm2sky.sbatch import parse_script
 from slurm2sky.sbatch.getopt import getopt_long, sbatch_table
@@ -75,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--gpu-type",
         metavar="TYPE",
-        help="SkyPilot accelerator for GPU requests without a type (default: H100)",
+        help="SkyPilot accelerator for GPU requests without a type, or with a GRES type the "
+        "mappings file does not know (default: H100); a name SkyPilot does not know is warned "
+        "about",
     )
     parser.add_argument(
         "--infra",
@@ -265,6 +272,9 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
     except UsageError as error:
         print(f"slurm2sky convert: {error}", file=err)
         return EXIT_USAGE
+    unknown_gpu = unknown_accelerator(args.gpu_type) if args.gpu_type else None
+    if unknown_gpu:
+        print(f"slurm2sky convert: warning: {unknown_gpu}", file=err)
 
     kinds: Counter[str] = Counter()
     lost = 0
