@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from fnmatch import translate
 from functools import cache
 from operator import attrgetter
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -400,7 +399,7 @@ class _Rules:
             names: dict[str, str] = {}
             for name in (
                 *(row.skypilot for row in self.mappings.gpu_types),
-                *_listed_accelerators(self.mappings.path),
+                *self.mappings.accelerators,
             ):
                 names.setdefault(name.lower(), name)
             self._accelerators = names
@@ -417,31 +416,6 @@ def _rules(mappings: Mappings) -> _Rules:
             _RULES.clear()
         rules = _RULES[id(mappings)] = _Rules(mappings)
     return rules
-
-
-@cache
-def _listed_accelerators(path: Path) -> tuple[str, ...]:
-    """The ``accelerators`` list of the mappings file at ``path`` (``()`` without one).
-
-    :class:`Mappings` does not hold this top-level list, so it is read here, from its
-    block of the file alone (the lines after ``accelerators:`` up to the next top-level
-    key)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ()
-    block = re.search(r"^accelerators:.*\n(?:(?:[ \t#].*)?\n)*", text, re.M)
-    if block is None:
-        return ()
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe", pure=True).load(block.group())
-    except YAMLError:
-        return ()
-    names = data.get("accelerators") if isinstance(data, dict) else None
-    return tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
 
 
 def accelerator_name(name: str, mappings: Mappings | None = None) -> str | None:

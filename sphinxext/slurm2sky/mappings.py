@@ -397,6 +397,9 @@ class Mappings:
     option_categories: tuple[OptionCategoryRow, ...]
     gpu_types: tuple[GpuTypeRow, ...] = ()
     modules: tuple[ModuleRow, ...] = ()
+    #: SkyPilot accelerator names beside the ``gpu-types`` rows' (the top-level
+    #: ``accelerators`` list): what ``--gpu-type`` accepts without a warning.
+    accelerators: tuple[str, ...] = ()
 
     def section(self, name: str) -> tuple[Row, ...]:
         """The rows of section ``name`` (one of :data:`SECTIONS`); KeyError otherwise."""
@@ -537,6 +540,7 @@ def load_mappings(
         option_categories=rows["option-categories"],  # type: ignore[arg-type]
         gpu_types=rows["gpu-types"],  # type: ignore[arg-type]
         modules=rows["modules"],  # type: ignore[arg-type]
+        accelerators=tuple(str(name) for name in data.get("accelerators") or ()),
     )
 
 
