@@ -92,3 +92,13 @@ def test_the_guide_explains_every_note_kind() -> None:
     first_cells = re.findall(r"^   \* - (.+)$", table, re.M)
     named = {kind for cell in first_cells for kind in re.findall(r"``([a-z-]+)``", cell)}
     assert named - {"Kind"} == set(NOTE_KINDS)
+
+
+def test_bytes_that_are_not_utf8_are_replaced_and_said() -> None:
+    latin = b"caf\xe9".decode("utf-8", "surrogateescape")  # as the command line reads it
+    c = conv(f"#SBATCH -J {latin}\necho {latin} '{latin}'\n")
+    assert c.task["name"] == "caf\ufffd"
+    assert c.task["run"] == "echo caf\ufffd 'caf\ufffd'\n"
+    (note,) = notes(c, "encoding")
+    assert (note.line, note.loses_meaning) == (2, True)
+    assert note.message.startswith("column 15 holds the byte 0xE9")

@@ -410,21 +410,10 @@ PLACES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 NON_UTF8 = b"caf\xe9".decode("utf-8", "surrogateescape")
 
 #: Outputs SkyPilot rejects or the engines disagree on, with the reason (strict xfail:
-#: a fix makes the test fail until the entry is removed).
-#:
-#: Non-UTF-8 bytes: the converter keeps them as surrogate escapes (U+DC80-U+DCFF, as
-#: the command line reads a script) and emit_yaml writes them as the YAML escape
-#: ``\uDCE9`` in a double-quoted scalar. SkyPilot 0.14.1 reads task files with
-#: ``yaml_utils.safe_load_all``, i.e. libyaml's CSafeLoader, which refuses a surrogate
-#: escape ("found invalid Unicode character escape code"): ``sky launch`` fails on the
-#: file. The embedded engine (like PyYAML's pure-Python SafeLoader) accepts it. The
-#: task data (``as_data``) is valid for both engines.
-_NON_UTF8_REASON = (
-    "a non-UTF-8 byte is emitted as the YAML escape \\uDCE9: SkyPilot's libyaml loader "
-    "rejects the text, the embedded engine accepts it"
-)
-KNOWN_FAILURES = {f"non-utf8-{place}": _NON_UTF8_REASON for place, _, _ in PLACES}
-KNOWN_FAILURES["non-utf8-script"] = _NON_UTF8_REASON
+#: a fix makes the test fail until the entry is removed). None today: bytes that are not
+#: UTF-8 become U+FFFD in the task, with an ``encoding`` warning (libyaml, which SkyPilot
+#: reads task files with, refuses the ``\\uDCxx`` escapes that would keep them).
+KNOWN_FAILURES: dict[str, str] = {}
 
 SCRIPT = "#SBATCH -p batch -N 2 -c 4 --mem=8G --gres=gpu:1 --time=1:00:00 --account=a\nsrun x\n"
 EVERYTHING = """\

@@ -179,6 +179,7 @@ NOTE_KINDS: Mapping[str, str] = MappingProxyType(
         "interpreter": "a body that is not a shell script",
         "slurm-infra": "what is decided for SkyPilot's Slurm infra",
         "not-converted": "something with no conversion at all",
+        "encoding": "bytes that are not UTF-8, which a task cannot hold",
     }
 )
 
@@ -416,6 +417,23 @@ def _rules(mappings: Mappings) -> _Rules:
             _RULES.clear()
         rules = _RULES[id(mappings)] = _Rules(mappings)
     return rules
+
+
+#: A byte that was not UTF-8, as Python's ``surrogateescape`` decoding keeps it.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _decodable(value: Any) -> Any:
+    """``value`` (the task's strings, lists and mappings) with every undecodable byte
+    (:data:`_UNDECODABLE`) replaced by U+FFFD: YAML text is Unicode, and SkyPilot's
+    loader (libyaml) refuses the escapes that would keep them."""
+    if isinstance(value, str):
+        return _UNDECODABLE.sub("\ufffd", value) if _UNDECODABLE.search(value) else value
+    if isinstance(value, dict):
+        return {_decodable(k): _decodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decodable(item) for item in value]
+    return value
 
 
 def accelerator_name(name: str, mappings: Mappings | None = None) -> str | None:
@@ -1566,6 +1584,21 @@ class _Converter:
             task["run"] = run if run[-1] == "\n" else run + "\n"
         if self.sbatch_options:
             task["config"] = {"slurm": {"sbatch_options": self.sbatch_options}}
+        undecodable = _UNDECODABLE.search(self.script.text)
+        if undecodable is not None:
+            task = _decodable(task)
+            text, at = self.script.text, undecodable.start()
+            line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+            self.note(
+                line,
+                "",
+                "encoding",
+                f"column {column} holds the byte 0x{ord(undecodable.group()) - 0xDC00:02X}, "
+                "which is not UTF-8 (sbatch passes bytes through; SkyPilot reads task YAML "
+                "as UTF-8 only): every such byte is U+FFFD in the task. Save the script as "
+                "UTF-8 (iconv -f latin1 -t utf-8, for one) and convert it again.",
+                True,
+            )
         if self.slurm_infra:
             self.note(
                 0,
