@@ -33,9 +33,7 @@ without it these tests are skipped, and under CI (``CI`` set) they fail.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import queue
 import re
 import sys
@@ -48,6 +46,7 @@ from typing import Any
 import pytest
 from convert_helpers import conv
 from corpus import corpus, needs_corpus
+from skypilot_python import skypilot_python, unavailable
 from slurm2sky.convert import SKYPILOT_PROTECTED_SBATCH_OPTIONS, Conversion, convert
 from slurm2sky.emit import as_data, emit_yaml
 from slurm2sky.mappings import load_mappings
@@ -72,36 +71,19 @@ ENV_CHECKS = ("embedded text --env", "skypilot text --env")
 # --------------------------------------------------------------------------- the engine
 
 
-def skypilot_python() -> str | None:
-    """A Python with skypilot: ``$SLURM2SKY_SKYPILOT_PYTHON``, else this one if it has
-    ``sky``, else ``None`` (as in ``test_validate_parity``)."""
-    configured = os.environ.get("SLURM2SKY_SKYPILOT_PYTHON")
-    if configured:
-        return configured
-    if importlib.util.find_spec("sky") is not None:
-        return sys.executable
-    return None
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; under CI the skypilot engine is required", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def skypilot_engines() -> Iterator[tuple[Engine, Engine]]:
     """Two skypilot engines (two worker processes, one per core): the shared one of
     :func:`~slurm2sky.validate.get_engine` checks the texts, a second one the data."""
     python = skypilot_python()
     if python is None:
-        _unavailable("no Python with skypilot (set SLURM2SKY_SKYPILOT_PYTHON)")
+        unavailable("no Python with skypilot (set SLURM2SKY_SKYPILOT_PYTHON)")
     engines = (get_engine("skypilot", python=python), SkyPilotEngine(python=python))
     try:
         for engine in engines:
             engine.start()  # type: ignore[attr-defined]
     except EngineUnavailable as error:
-        _unavailable(str(error))
+        unavailable(str(error))
     yield engines
     for engine in engines:
         engine.close()
