@@ -65,7 +65,8 @@ def test_one_script_to_stdout_notes_to_stderr(scripts: Path) -> None:
     assert task["resources"]["accelerators"] == "H100:8"
     assert "# Launch with:" in result.stdout and "sky jobs launch" in result.stdout
     assert re.search(
-        re.escape(str(scripts / "train.sh")) + r": (NOTE|WARNING) line 8 \(--time=24:00:00\) "
+        re.escape(str(scripts / "train.sh"))
+        + r": (NOTE|WARNING) line 8(:\d+)? \(--time=24:00:00\) "
         r"\[no-equivalent\]: ",
         result.stderr,
     )
@@ -108,6 +109,14 @@ def test_directory_into_output_folder_with_summary(scripts: Path, tmp_path: Path
         f"skipped 1 that are not batch scripts (no #! and no #SBATCH line): {scripts / 'README.md'}"
         in (result.stderr)
     )
+
+
+def test_a_script_named_twice_is_converted_once(scripts: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("-o", str(out), str(scripts), str(scripts / "train.sh"))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["sweep.yaml", "train.yaml"]
+    assert result.stderr.count(" -> ") == 2
 
 
 def test_json_format(scripts: Path) -> None:
@@ -161,7 +170,26 @@ def test_binary_file_is_not_a_script(tmp_path: Path) -> None:
     binary = tmp_path / "bin.sh"
     binary.write_bytes(b"\x7fELF\x02\x01\x00\x00binary")
     result = run(str(binary))
-    assert result.returncode == 2 and "a binary file, not a batch script" in result.stderr
+    assert result.returncode == 2
+    # located at the first NUL byte, as `slurm2sky check` locates it
+    assert f"{binary}:1:7: a binary file, not a batch script" in result.stderr
+    assert "valid: a text file" in result.stderr
+    # on standard input too, where bytes that are not UTF-8 are no traceback either
+    nul = subprocess.run(
+        [sys.executable, "-m", "slurm2sky", "convert", "-"],
+        input=b"#!/bin/bash\n#SBATCH -N 2\nhost\0name\n",
+        capture_output=True,
+        check=False,
+    )
+    assert nul.returncode == 2 and b"<stdin>:3:5: a binary file" in nul.stderr
+    latin = subprocess.run(
+        [sys.executable, "-m", "slurm2sky", "convert", "-"],
+        input=b"#!/bin/bash\n#SBATCH -J caf\xe9\nhostname\n",
+        capture_output=True,
+        check=False,
+    )
+    assert latin.returncode == 0 and b"[encoding]" in latin.stderr
+    assert b"Traceback" not in nul.stderr + latin.stderr
 
 
 def test_workdir_is_where_sky_runs(scripts: Path, tmp_path: Path) -> None:
@@ -186,13 +214,16 @@ GPUS = "#!/bin/bash\n#SBATCH --gres=gpu:4\npython train.py\n"
     [
         (
             "#!/bin/bash\n#SBATCH -N abc\nhostname\n",
-            r"WARNING line 2 \(-N abc\) \[sbatch-rejects\]",
+            r"WARNING line 2(:\d+)? \(-N abc\) \[sbatch-rejects\]",
         ),
         (
             "#!/bin/bash\r\n#SBATCH -N 2\r\nhostname\r\n",
-            r"WARNING line 1 \[sbatch-rejects\]: .*dos2unix",
+            r"WARNING line 1(:\d+)? \[sbatch-rejects\]: .*dos2unix",
         ),
-        ("\n#!/bin/bash\n#SBATCH -N 2\nhostname\n", r"WARNING line 1 \[sbatch-rejects\]: .*#!"),
+        (
+            "\n#!/bin/bash\n#SBATCH -N 2\nhostname\n",
+            r"WARNING line 1(:\d+)? \[sbatch-rejects\]: .*#!",
+        ),
     ],
     ids=["bad-value", "crlf", "no-shebang"],
 )
@@ -212,10 +243,15 @@ def test_signal_note_names_what_to_do_instead(tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
     script.write_text("#!/bin/bash\n#SBATCH --signal=B:USR1@120\npython train.py\n")
     result = run(str(script))
-    assert "WARNING line 2 (--signal=B:USR1@120) [no-equivalent]" in result.stderr
+    assert re.search(
+        r"WARNING line 2(:\d+)? \(--signal=B:USR1@120\) \[no-equivalent\]", result.stderr
+    )
     assert "checkpoint" in result.stderr and "job_recovery" in result.stderr
+    # on SkyPilot's Slurm infra a signal to the job steps passes through (B: would reach
+    # SkyPilot's own batch shell only: that is a warning)
+    script.write_text("#!/bin/bash\n#SBATCH --signal=USR1@120\npython train.py\n")
     result = run("--infra", "slurm/c", str(script))
-    assert load(result.stdout)["config"]["slurm"]["sbatch_options"] == {"signal": "B:USR1@120"}
+    assert load(result.stdout)["config"]["slurm"]["sbatch_options"] == {"signal": "USR1@120"}
 
 
 def test_gpu_type_matched_as_skypilot_does(tmp_path: Path) -> None:
@@ -242,3 +278,202 @@ def test_unknown_gpu_type_is_warned_about_with_close_names(tmp_path: Path) -> No
     cpu.write_text("#!/bin/bash\n#SBATCH -N 2\nhostname\n")
     result = run("--strict", "--gpu-type", "H1000", str(cpu))
     assert result.returncode == 0 and "warning: --gpu-type H1000" in result.stderr
+
+
+# -- -o: where the output goes, and what is never overwritten ------------------------
+
+
+@pytest.mark.parametrize("form", ["existing/", "existing", "new/", "new"])
+def test_a_directory_of_scripts_goes_into_the_output_directory(tmp_path: Path, form: str) -> None:
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / "train.sh").write_text(TRAIN)  # one script only
+    if form.startswith("existing"):
+        (tmp_path / "tasks").mkdir()
+    out = "tasks/" if form.endswith("/") else "tasks"
+    result = run("-o", out, "jobs/", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "tasks").is_dir()
+    assert [p.name for p in (tmp_path / "tasks").iterdir()] == ["train.yaml"]
+    text = (tmp_path / "tasks" / "train.yaml").read_text()
+    assert text.endswith("#   sky jobs launch tasks/train.yaml\n")
+    assert "  jobs/train.sh -> tasks/train.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_trailing_slash_or_an_existing_directory_means_into_it(tmp_path: Path) -> None:
+    (tmp_path / "ov.sh").write_text(TRAIN)
+    (tmp_path / "od").mkdir()
+    result = run("ov.sh", "-o", "od", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert load((tmp_path / "od" / "ov.yaml").read_text())["name"] == "train"
+    assert "  ov.sh -> od/ov.yaml" in result.stderr
+    result = run("-o", "fresh/", "ov.sh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "fresh" / "ov.yaml").is_file()
+    assert not (tmp_path / "fresh").is_file()
+
+
+def test_a_directory_of_scripts_needs_o(scripts: Path) -> None:
+    result = run(str(scripts))
+    assert result.returncode == 2 and "give an output directory with -o DIR" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-o", "missing/x/y.yaml", "a.sh"), "-o missing/x/y.yaml: missing/x does not exist"),
+        (("-o", "a.sh/y.yaml", "a.sh"), "-o a.sh/y.yaml: a.sh is not a directory"),
+        (("-o", "a.sh/x", "a.sh", "b.sh"), "-o a.sh/x: cannot create the directory"),
+        (("-o", "a.sh/x/", "a.sh"), "-o a.sh/x/: cannot create the directory"),
+        (("-o", "b.sh", "a.sh", "b.sh"), "-o b.sh: several scripts need a directory, not a file"),
+        (("-o", "", "a.sh"), "-o needs a file or directory name"),
+    ],
+)
+def test_unusable_outputs_are_usage_errors(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    for name in ("a.sh", "b.sh"):
+        (tmp_path / name).write_text(TRAIN)
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"slurm2sky convert: {message}"), result.stderr
+    assert "valid" in result.stderr or "needs" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert (tmp_path / "a.sh").read_text() == TRAIN
+
+
+def test_an_input_script_is_never_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "self.sh").write_text(TRAIN)
+    for force in ((), ("--force",)):
+        result = run(*force, "-o", "self.sh", "self.sh", cwd=tmp_path)
+        assert result.returncode == 2
+        assert "self.sh is the input script self.sh: it is not overwritten" in result.stderr
+        assert (tmp_path / "self.sh").read_text() == TRAIN
+    # a script whose name ends in .yaml, converted into its own directory
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "job.yaml").write_text(TRAIN)
+    result = run("--force", "-o", "d", "d", cwd=tmp_path)
+    assert result.returncode == 2 and "is the input script d/job.yaml" in result.stderr
+    assert (folder / "job.yaml").read_text() == TRAIN
+
+
+def test_a_file_that_exists_is_overwritten_only_with_force(tmp_path: Path) -> None:
+    folder = tmp_path / "d5"
+    folder.mkdir()
+    (folder / "train.sh").write_text(TRAIN)
+    (folder / "train.yaml").write_text("# written by hand\nrun: echo\n")
+    result = run("-o", "d5", "d5", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "d5/train.yaml exists already" in result.stderr and "--force" in result.stderr
+    assert (folder / "train.yaml").read_text() == "# written by hand\nrun: echo\n"
+    assert (folder / "train.sh").read_text() == TRAIN
+    result = run("--force", "-o", "d5", "d5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert load((folder / "train.yaml").read_text())["name"] == "train"
+    assert (folder / "train.sh").read_text() == TRAIN
+    # one script into a file that exists: the same rule
+    (tmp_path / "mine.yaml").write_text("run: echo\n")
+    result = run("-o", "mine.yaml", "d5/train.sh", cwd=tmp_path)
+    assert result.returncode == 2 and "mine.yaml exists already" in result.stderr
+    assert (tmp_path / "mine.yaml").read_text() == "run: echo\n"
+
+
+@pytest.mark.parametrize("order", [("d1/job.sh", "d2/job.sh"), ("d2/job.sh", "d1/job.sh")])
+def test_same_names_are_told_apart_in_path_order(tmp_path: Path, order: tuple[str, str]) -> None:
+    for folder, name in (("d1", "one"), ("d2", "two")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "job.sh").write_text(f"#!/bin/bash\n#SBATCH -J {name}\nhostname\n")
+    result = run("-o", "out", *order, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert load((tmp_path / "out" / "job.yaml").read_text())["name"] == "one"
+    assert load((tmp_path / "out" / "job-2.yaml").read_text())["name"] == "two"
+    assert "  d1/job.sh -> out/job.yaml\n" in result.stderr
+    assert "  d2/job.sh -> out/job-2.yaml\n" in result.stderr
+
+
+# -- the launch command names the file written ---------------------------------------
+
+
+def test_the_launch_command_names_the_file_written(tmp_path: Path) -> None:
+    (tmp_path / "sweep.sh").write_text(ARRAY)
+    result = run("-o", "arr.yaml", "sweep.sh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "arr.yaml").read_text()
+    assert text.endswith("# Launch with:\n#   sky jobs launch --num-jobs 4 arr.yaml\n")
+    result = run("-o", "outd/", "sweep.sh", cwd=tmp_path)
+    text = (tmp_path / "outd" / "sweep.yaml").read_text()
+    assert text.endswith("#   sky jobs launch --num-jobs 4 outd/sweep.yaml\n")
+    result = run("--format", "json", "-o", "my tasks/", "sweep.sh", cwd=tmp_path)
+    data = json.loads((tmp_path / "my tasks" / "sweep.json").read_text())
+    assert data["launch"] == ["sky jobs launch --num-jobs 4 'my tasks/sweep.json'"]
+    # standard output: the file is the user's to name
+    result = run("sweep.sh", cwd=tmp_path)
+    assert result.stdout.endswith("#   sky jobs launch --num-jobs 4 task.yaml\n")
+    data = json.loads(run("--format", "json", "sweep.sh", cwd=tmp_path).stdout)
+    assert data["launch"] == ["sky jobs launch --num-jobs 4 task.yaml"]
+
+
+# -- what is given on the command line must be valid ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "valid"),
+    [
+        (("-N", "abc"), "-N abc: 'abc' is not a valid node count", "N (exactly N nodes)"),
+        (("--time", "5h"), "--time 5h: invalid time '5h'", "HH:MM:SS"),
+        (("--mem=lots",), "--mem=lots: invalid memory size", "16G"),
+        (("--exclusive=foo",), "--exclusive=foo: invalid exclusive option", "--exclusive=user"),
+        (("--array=abc",), "--array=abc: invalid job array", "0-15"),
+        (("--mem=1G", "--mem-per-cpu=1G"), "are mutually exclusive", "keep one of them"),
+        (("--spread-job=1",), "doesn't allow an argument", "--spread-job alone"),
+        (("--usage",), "--usage: sbatch prints its usage and exits", "leave it out"),
+        (("--mpi=pmix",), "--mpi is an srun option", "srun --mpi"),
+        (("--mem-p=2G",), "'--mem-p=2G' is ambiguous", "--mem-per-cpu or --mem-per-gpu"),
+        (
+            ("--gpu_type", "A100"),
+            "'--gpu_type' is not an sbatch option",
+            "did you mean --gpu-type?",
+        ),
+        (("-z",), "'-z' is not an sbatch option", "one of this command's: -o, --gpu-type"),
+    ],
+)
+def test_bad_sbatch_options_on_the_command_line_are_usage_errors(
+    tmp_path: Path, args: tuple[str, ...], message: str, valid: str
+) -> None:
+    (tmp_path / "ov.sh").write_text("#!/bin/bash\n#SBATCH -N 2\nhostname\n")
+    result = run(*args, "ov.sh", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    line = next(line for line in result.stderr.splitlines() if message in line)
+    assert line.startswith("slurm2sky convert: ")
+    assert " — valid: " in line and valid in line.split(" — valid: ", 1)[1], line
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_value_says_what_the_value_is(tmp_path: Path) -> None:
+    (tmp_path / "ov.sh").write_text("#!/bin/bash\nhostname\n")
+    result = run("ov.sh", "-N", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "option '-N' requires an argument" in result.stderr
+    assert "valid: --nodes=VALUE, where VALUE is N (exactly N nodes)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("A100:2", "a count does not belong in it"),
+        ("A100:8", "write --gpu-type A100 "),
+        ("A100,H100", "it is not an accelerator name"),
+        ("{A100:1}", "it is not an accelerator name"),
+        ("", "it is not an accelerator name"),
+    ],
+)
+def test_gpu_type_is_a_name_without_a_count(tmp_path: Path, value: str, message: str) -> None:
+    (tmp_path / "gpus.sh").write_text(GPUS)
+    result = run("--gpu-type", value, "gpus.sh", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and message in result.stderr
+    assert "valid: one accelerator name without a count, e.g. A100" in result.stderr

@@ -3,6 +3,7 @@ partition map, and SkyPilot's Slurm infra (sbatch_options pass-through)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import FrozenInstanceError, asdict, replace
 from pathlib import Path
 
@@ -16,11 +17,14 @@ from slurm2sky.convert import (
     convert,
     gpu_type_row,
     module_row,
+    sbatch_word,
     skypilot_time,
+    task_name,
     unknown_accelerator,
 )
 from slurm2sky.mappings import load_mappings
 from slurm2sky.sbatch import parse_script
+from slurm2sky.sbatch.tokenize import split_words
 from slurm2sky.validate import validate_data
 
 MAPPINGS_FILE = Path(__file__).resolve().parents[1] / "mappings" / "slurm-to-skypilot.yaml"
@@ -285,10 +289,20 @@ def test_activation_without_creation_is_a_warning() -> None:
 def test_workdir_and_chdir() -> None:
     assert conv("echo\n").task["workdir"] == "."
     assert conv("echo\n", workdir="/home/me/project").task["workdir"] == "/home/me/project"
-    text = "#SBATCH --chdir=sub\necho\n"
+    text = "#SBATCH --chdir=sub\npip install -r req.txt\necho $SLURM_SUBMIT_DIR\n"
     c = conv(text, workdir="/home/me")
-    assert c.task["workdir"] == "/home/me/sub"
+    # the submission directory stays the synced workdir; the job runs in sub/ inside it
+    assert c.task["workdir"] == "/home/me"
+    assert c.task["run"].startswith("cd sub  # --chdir (slurm2sky)\n")
+    assert c.task["setup"].startswith("cd sub  # --chdir (slurm2sky)\n")
+    assert "export SLURM_SUBMIT_DIR=$HOME/sky_workdir" in c.task["run"]
     assert disposition(c, text, "--chdir=sub") == "field:workdir"
+    (note,) = notes(c, "approximation")
+    assert not note.loses_meaning and "cd sub" in note.message
+    # an absolute path inside the given workdir is the same directory
+    inside = conv("#SBATCH -D /home/me/sub\necho\n", workdir="/home/me")
+    assert inside.task["workdir"] == "/home/me" and inside.task["run"].startswith("cd sub ")
+    valid(c)
 
 
 def test_submit_dir_is_the_synced_workdir() -> None:
@@ -433,8 +447,17 @@ def test_signal_has_its_own_advice() -> None:
     assert note.directive == "--signal=B:USR1@120" and note.loses_meaning
     assert "checkpoint" in note.message and "job_recovery" in note.message
     assert "dependencies" not in note.message  # not the scheduling category's advice
+    # on SkyPilot's Slurm infra, B: would signal SkyPilot's own batch script, not run
     on_slurm = conv(text, infra="slurm/c")
-    assert on_slurm.task["config"]["slurm"]["sbatch_options"] == {"signal": "B:USR1@120"}
+    assert "config" not in on_slurm.task
+    (note,) = [n for n in on_slurm.notes if n.directive == "--signal=B:USR1@120"]
+    assert note.kind == "slurm-infra" and note.loses_meaning
+    assert "SkyPilot's own batch script" in note.message and "not passed" in note.message
+    assert disposition(on_slurm, text, "--signal=B:USR1@120") == "note:slurm-infra"
+    steps = conv("#SBATCH --signal=USR1@120\necho\n", infra="slurm/c")
+    assert steps.task["config"]["slurm"]["sbatch_options"] == {"signal": "USR1@120"}
+    (note,) = notes(steps, "slurm-infra")[1:]
+    assert "every step of the job" in note.message and not note.loses_meaning
 
 
 def test_gpu_type_is_matched_as_skypilot_does() -> None:
@@ -629,5 +652,333 @@ def test_notes_are_frozen_values() -> None:
         "message": "why.",
         "loses_meaning": False,
         "field": "",
+        "column": 0,
     }
     assert replace(note, line=5) == Note(5, "-N 2", "approximation", "why.", False)
+    # the column is the last field, optional: positional construction still works
+    located = Note(2, "-N 2", "approximation", "why.", False, "num_nodes", 9)
+    assert (located.field, located.column) == ("num_nodes", 9)
+    assert replace(note, column=9).column == 9 and note.column == 0
+
+
+# -- the review's findings ------------------------------------------------------------------
+
+
+def test_notes_carry_the_column_of_their_directive_or_value() -> None:
+    text = "#SBATCH -N 2 --time=24:00:00\n#SBATCH   --mem=lots\necho\n"
+    c = conv(text)
+    (time,) = [n for n in c.notes if n.directive == "--time=24:00:00"]
+    assert (time.line, time.column) == (2, 14)  # the option's column
+    (mem,) = notes(c, "sbatch-rejects")
+    assert (mem.line, mem.column) == (3, 17)  # a value sbatch refuses: the value's column
+    cli = conv("echo\n", command_line=["--time=10"])
+    assert [n.column for n in cli.notes if n.directive] == [0]  # the command line: none
+    body = conv("conda activate env\npython x.py\n")
+    assert all(n.column >= 0 for n in body.notes)
+
+
+#: SkyPilot's task name rule (sky/task.py _VALID_NAME_REGEX, Task.validate_name).
+SKYPILOT_TASK_NAME = re.compile(r"[a-zA-Z0-9]+(?:[._-]{1,2}[a-zA-Z0-9]+)*")
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ('"my job"', "my-job"),
+        ("'EA NAS'", "EA-NAS"),
+        ("$jobname", "jobname"),
+        ("<job-name>", "job-name"),
+        ("th_new/hmg_ldc3d", "th_new-hmg_ldc3d"),
+        ("%%job-name%%", "job-name"),
+        ("a___b", "a-b"),
+        ("a--b", "a--b"),
+        ("_x_", "x"),
+        ("'r\u00e9sum\u00e9 v2'", "resume-v2"),
+        ("train", "train"),
+    ],
+)
+def test_job_names_skypilot_refuses_are_made_valid(written: str, name: str) -> None:
+    text = f"#SBATCH -J {written}\necho $SLURM_JOB_NAME\n"
+    c = conv(text)
+    assert c.task["name"] == name and SKYPILOT_TASK_NAME.fullmatch(name)
+    directive = parse_script("#!/bin/bash\n" + text).options["job-name"]
+    original = directive.value
+    assert c.task["envs"]["SLURM_JOB_NAME"] == original  # the script's own name
+    assert disposition(c, text, f"-J {written}") == "field:name"
+    found = [n for n in c.notes if n.field == "name"]
+    if name == original:
+        assert found == []
+    else:
+        (note,) = found
+        assert repr(original) in note.message and name in note.message
+        assert not note.loses_meaning and note.column == directive.value_column
+    valid(c)
+
+
+@pytest.mark.parametrize("written", ['""', "'{{'", "'<>'"])
+def test_a_job_name_with_nothing_valid_is_left_out(written: str) -> None:
+    text = f"#SBATCH --job-name={written}\necho $SLURM_JOB_NAME\n"
+    c = conv(text, path="/x/train.sh")
+    assert "name" not in c.task
+    value = parse_script("#!/bin/bash\n" + text).options["job-name"].value
+    assert c.task["envs"]["SLURM_JOB_NAME"] == (value or "train.sh")
+    (note,) = [n for n in c.notes if n.field == "name"]
+    assert "no name" in note.message
+    assert disposition(c, text, f"--job-name={written}") == "note:approximation"
+
+
+def test_task_name_of_every_corpus_job_name_is_valid() -> None:
+    from corpus import CORPUS, corpus
+
+    if not CORPUS.is_dir():
+        pytest.skip("no corpus")
+    names = 0
+    for name, text in corpus():
+        directive = parse_script(text, path=name).options.get("job-name")
+        if directive is None:
+            continue
+        names += 1
+        converted = task_name(directive.value or "")
+        assert converted == "" or SKYPILOT_TASK_NAME.fullmatch(converted), (name, converted)
+    assert names > 1000
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "hello world",
+        "run#2",
+        'say "hi"',
+        "it's",
+        "a\\b c",
+        "both ' and \"",
+        "  padded  ",
+        "tab\there",
+        "plain",
+    ],
+)
+def test_sbatch_option_values_survive_skypilots_sbatch_line(value: str) -> None:
+    word = sbatch_word(value)
+    # SkyPilot writes f"#SBATCH --{key}={value}" (_build_custom_sbatch_directives)
+    line = f"#SBATCH --comment={word}"
+    read = split_words(line, len("#SBATCH"))
+    assert [w.text for w in read.words] == [f"--comment={value}"] and read.stop is None
+    assert (word == value) is (value == "plain")
+
+
+def test_slurm_infra_quotes_values_sbatch_would_split() -> None:
+    text = "#SBATCH --comment='hello world' --reservation=r#1\necho\n"
+    c = conv(text, infra="slurm/c1")
+    options = c.task["config"]["slurm"]["sbatch_options"]
+    assert options["comment"] == '"hello world"'
+    quoted = [n for n in notes(c, "slurm-infra") if n.directive]
+    assert len(quoted) == 1 and "sbatch gets it whole" in quoted[0].message
+    assert quoted[0].column == 20  # the value (inside its quotes)
+    # a # inside the value cannot have come from the script (it ends sbatch's line there),
+    # only from the command line
+    cli = conv("echo\n", infra="slurm/c1", command_line=["--comment=run #2"])
+    assert cli.task["config"]["slurm"]["sbatch_options"]["comment"] == '"run #2"'
+    # sbatch would split SkyPilot's script at the word hetjob: not passed, and said
+    het = conv("echo\n", infra="slurm/c1", command_line=["--comment=a hetjob test"])
+    assert "config" not in het.task
+    (note,) = [n for n in notes(het, "slurm-infra") if n.loses_meaning]
+    assert "hetjob" in note.message
+    valid(c)
+
+
+def test_partition_map_to_a_slurm_cluster_keeps_the_partition() -> None:
+    text = "#SBATCH -p gpu\necho\n"
+    assert conv(text, infra="slurm/c1").task["resources"]["infra"] == "slurm/c1/gpu"
+    c = conv(text, partition_map={"gpu": "slurm/c1"})
+    assert c.task["resources"]["infra"] == "slurm/c1/gpu"
+    (note,) = notes(c, "partition")
+    assert "slurm/c1/gpu" in note.message and "slurm/c1/<partition>" in note.message
+    assert disposition(c, text, "-p gpu") == "field:resources.infra"
+    # a mapped infra with its own partition, or another cloud, is taken as given
+    assert conv(text, partition_map={"gpu": "slurm/c1/big"}).task["resources"]["infra"] == (
+        "slurm/c1/big"
+    )
+    assert conv(text, partition_map={"gpu": "aws"}).task["resources"]["infra"] == "aws"
+    assert not notes(conv(text, partition_map={"gpu": "aws"}), "partition")
+    valid(c)
+
+
+@pytest.mark.parametrize(
+    ("value", "envs", "says"),
+    [
+        ("ALL,PATH=/x", None, "export PATH=/x:$PATH"),
+        ("PATH", None, "would break the node"),
+        ("HOSTNAME", None, "mislabel it"),
+        ("ALL,HOME=/h,SEED=1", {"SEED": "1"}, "replace the node's own"),
+        ("NONE,LD_LIBRARY_PATH=/opt/lib,DATA", {"DATA": None}, "LD_LIBRARY_PATH"),
+    ],
+)
+def test_export_leaves_the_nodes_own_variables_alone(
+    value: str, envs: dict[str, str | None] | None, says: str
+) -> None:
+    text = f"#SBATCH --export={value}\necho\n"
+    c = conv(text)
+    assert c.task.get("envs") == envs
+    assert "--env PATH" not in c.launch[0] and "--env HOSTNAME" not in c.launch[0]
+    warning = [n for n in notes(c, "export") if n.loses_meaning]
+    assert len(warning) == 1 and says in warning[0].message
+    assert "Left out of envs" in warning[0].message
+    assert disposition(c, text, f"--export={value}") == ("field:envs" if envs else "note:export")
+
+
+@pytest.mark.parametrize("directory", ["/gpfs/proj/me", "../elsewhere", "~/proj", "$HOME/x"])
+def test_chdir_outside_the_submission_directory_is_a_warning(directory: str) -> None:
+    text = f"#SBATCH --chdir={directory}\necho $SLURM_SUBMIT_DIR\n"
+    c = conv(text)
+    assert c.task["workdir"] == "."
+    assert not c.task["run"].startswith("cd ")
+    (note,) = [n for n in c.notes if n.directive == f"--chdir={directory}"]
+    assert note.loses_meaning and "workdir: ." in note.message and note.field == "workdir"
+    kind = "cluster-path" if directory.startswith("/") else "approximation"
+    assert note.kind == kind and disposition(c, text, f"--chdir={directory}") == f"note:{kind}"
+    valid(c)
+
+
+def test_a_job_image_replaces_a_different_step_image_with_a_warning() -> None:
+    c = conv(
+        "#SBATCH --container-image=ubuntu:22.04\n"
+        "srun --container-image=ubuntu:22.04 python a.py\n"
+        "srun --container-image=nvcr.io\\#nvidia/pytorch:24.01-py3 python b.py\n"
+    )
+    assert c.task["resources"]["image_id"] == "docker:ubuntu:22.04"
+    (note,) = notes(c, "container")
+    assert note.line == 4 and note.loses_meaning
+    assert "nvcr.io#nvidia/pytorch:24.01-py3" in note.message and "instead" in note.message
+    # without a job image the first step's image is the task's, and a second one is said
+    c = conv("srun --container-image=alpine:3 a\nsrun --container-image=ubuntu:22.04 b\n")
+    assert c.task["resources"]["image_id"] == "docker:alpine:3"
+    taken, replaced = notes(c, "container")
+    assert (taken.line, taken.loses_meaning) == (2, False) and "docker:alpine:3" in taken.message
+    assert (replaced.line, replaced.loses_meaning) == (3, True)
+
+
+def test_a_step_image_given_through_a_variable_is_not_claimed() -> None:
+    c = conv('IMG=nvcr.io/nvidia/pytorch:24.01-py3\nsrun --container-image="$IMG" python x.py\n')
+    assert "image_id" not in c.task.get("resources", {})
+    (note,) = notes(c, "container")
+    assert note.loses_meaning and "variable" in note.message
+    assert "which takes" not in note.message
+
+
+def test_a_job_image_cut_at_a_hash_is_a_warning_with_how_to_write_it() -> None:
+    text = "#SBATCH --container-image nvcr.io#nvidia/pytorch:24.01-py3\necho\n"
+    c = conv(text)
+    assert c.task["resources"]["image_id"] == "docker:nvcr.io"  # as sbatch reads it
+    (note,) = notes(c, "container")
+    assert note.loses_meaning and (note.line, note.column) == (2, 27)
+    assert "nvcr.io\\#nvidia/pytorch:24.01-py3" in note.message
+    assert "nvcr.io/nvidia/pytorch:24.01-py3" in note.message
+    # escaped or quoted, the image is whole and nothing is said
+    for written in ("nvcr.io\\#nvidia/pytorch:24.01-py3", "'nvcr.io#nvidia/pytorch:24.01-py3'"):
+        whole = conv(f"#SBATCH --container-image={written}\necho\n")
+        assert whole.task["resources"]["image_id"] == "docker:nvcr.io/nvidia/pytorch:24.01-py3"
+        assert not notes(whole, "container")
+
+
+def test_container_mounts_in_the_header_are_a_warning() -> None:
+    (note,) = notes(conv("#SBATCH --container-mounts=/data:/data\necho\n"), "no-equivalent")
+    assert note.loses_meaning and "file_mounts" in note.message
+
+
+def test_ignored_lines_and_cut_lines_are_located_notes() -> None:
+    c = conv("# SBATCH --mem=1G\n#SBATCH -N 2 \\\necho\n")
+    ignored = notes(c, "ignored-directive")
+    assert [(n.line, n.column, n.loses_meaning) for n in ignored] == [(2, 1, False), (3, 14, False)]
+    assert "#SBATCH --mem=1G at the very start of the line" in ignored[0].message
+    assert "trailing backslash" in ignored[1].message and "quotes" not in ignored[1].message
+    assert not notes(c, "foreign")
+
+
+def test_comment_has_its_own_advice() -> None:
+    text = "#SBATCH --comment='nightly run'\necho\n"
+    (note,) = notes(conv(text), "no-equivalent")
+    assert "free-text comment" in note.message and "QOS" not in note.message
+    assert not note.loses_meaning
+
+
+def test_a_gpu_type_named_by_another_gpu_option_is_kept() -> None:
+    c = conv("#SBATCH -G a100:8 --gpus-per-node=4\necho\n")
+    assert c.task["resources"]["accelerators"] == "A100:4"
+    assert not notes(c, "default-gpu")
+    (note,) = notes(c, "approximation")
+    assert "names the type, a100" in note.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["--mem=99999999999999999999T", "--mem=9999999999999T", "--gres=gpu:99999999999999999999"],
+)
+def test_numbers_beyond_sbatchs_limits_are_refused(value: str) -> None:
+    text = f"#SBATCH {value}\necho\n"
+    c = conv(text)
+    (note,) = notes(c, "sbatch-rejects")
+    assert note.loses_meaning and disposition(c, text, value) == "note:sbatch-rejects"
+    assert "resources" not in c.task
+
+
+def test_more_gpus_than_a_node_has_is_a_warning() -> None:
+    c = conv("#SBATCH --gres=gpu:a100:1000\necho\n")
+    (note,) = [n for n in notes(c, "approximation") if "GPUs per node" in n.message]
+    assert note.loses_meaning
+
+
+def test_exclusive_says_what_it_means_for_resources() -> None:
+    c = conv("#SBATCH --exclusive -c 8\necho\n")
+    (note,) = notes(c, "no-equivalent")
+    assert "every CPU and GPU" in note.message and "8+ CPUs" in note.message
+    assert not note.loses_meaning
+    shared = conv("#SBATCH --exclusive=user\necho\n")
+    (note,) = notes(shared, "no-equivalent")
+    assert "sharing policy" in note.message
+    on_slurm = conv("#SBATCH --exclusive\necho\n", infra="slurm/c/p")
+    assert on_slurm.task["config"]["slurm"]["sbatch_options"] == {"exclusive": True}
+
+
+@needs_bash
+def test_tasks_per_gpu_give_the_tasks_per_node(tmp_path: Path) -> None:
+    text = "#SBATCH --ntasks-per-gpu=2 --gpus-per-node=4 -c 2\nsrun python x.py\n"
+    c = conv(text)
+    assert c.task["resources"]["cpus"] == "16+"  # 8 tasks x 2 CPUs
+    assert disposition(c, text, "--ntasks-per-gpu=2") == "field:resources.cpus"
+    started, _ = simulate(c.task["run"], tmp_path=tmp_path, gpus=4)
+    assert sorted(int(s.procid) for s in started) == list(range(8))
+    without = conv("#SBATCH --ntasks-per-gpu=2\necho\n")
+    assert "cpus" not in without.task.get("resources", {})
+
+
+def test_a_program_in_another_language_gets_slurms_variables() -> None:
+    c = conv(
+        "#!/usr/bin/env python3\n#SBATCH -N 2 -c 4\nimport os\n"
+        "print(os.environ['SLURM_PROCID'], os.environ['SLURM_CPUS_PER_TASK'])\n"
+    )
+    run = c.task["run"]
+    assert run.index("export SLURM_PROCID=$SKYPILOT_NODE_RANK") < run.index("cat > ")
+    assert c.task["envs"] == {"SLURM_CPUS_PER_TASK": "4"}
+    assert notes(c, "variables")
+    valid(c)
+
+
+@pytest.mark.parametrize(
+    ("shebang", "body", "loses"),
+    [
+        ("/bin/zsh", "echo hi\n", False),
+        ("/usr/bin/env zsh", "setopt extendedglob\necho hi\n", True),
+        ("/bin/ksh", "echo hi\n", False),
+        ("/bin/bash", "echo hi\n", None),
+        ("/bin/sh", "echo hi\n", None),
+    ],
+)
+def test_a_zsh_script_is_said_to_run_under_bash(shebang: str, body: str, loses: bool) -> None:
+    c = conv(f"#!{shebang}\n#SBATCH -N 1\n{body}")
+    found = notes(c, "interpreter")
+    if loses is None:
+        assert found == []
+        return
+    (note,) = found
+    assert "bash" in note.message and note.loses_meaning is loses
+    assert "echo hi" in c.task["run"]

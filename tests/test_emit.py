@@ -5,6 +5,7 @@ as exactly the task, which SkyPilot's rules accept."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from convert_helpers import conv
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from slurm2sky.convert import Conversion, Note
-from slurm2sky.emit import as_data, emit_yaml, format_note
+from slurm2sky.emit import as_data, emit_yaml, format_note, launch_commands
 from slurm2sky.validate import validate_text
 from slurm2sky.validate.commands import check_sky_command
 from slurm2sky.validate.yaml11 import load_documents
@@ -65,7 +66,10 @@ def test_notes_are_comments_above_what_they_concern() -> None:
     assert "[module]" in " ".join(lines[image - 3 : image])
     run = next(i for i, line in enumerate(lines) if line.startswith("run:"))
     assert "--time=24:00:00" in " ".join(lines[:run])
-    assert any(line.startswith("# NOTE line 8 (--time=24:00:00) [no-equivalent]") for line in lines)
+    assert any(
+        re.match(r"# NOTE line 8(:\d+)? \(--time=24:00:00\) \[no-equivalent\]", line)
+        for line in lines
+    )
 
 
 def test_the_launch_command_comes_last() -> None:
@@ -87,6 +91,43 @@ def test_format_note() -> None:
     note = Note(5, "--time=1:00:00", "no-equivalent", "why. what.", True, "run")
     assert format_note(note) == "WARNING line 5 (--time=1:00:00) [no-equivalent]: why. what."
     assert format_note(Note(0, "", "variables", "x.", False)) == "NOTE script [variables]: x."
+
+
+def _with_column(note: Note, column: int) -> Note:
+    # Note(..., column=) where Note has the field; the same attribute where it has not
+    note.__dict__["column"] = column
+    return note
+
+
+def test_format_note_shows_a_column() -> None:
+    note = _with_column(Note(8, "-N abc", "sbatch-rejects", "bad.", True), 12)
+    assert format_note(note) == "WARNING line 8:12 (-N abc) [sbatch-rejects]: bad."
+    assert format_note(_with_column(Note(8, "", "x", "y.", False), 0)) == "NOTE line 8 [x]: y."
+    # a note about the whole script has no column to show
+    assert format_note(_with_column(Note(0, "", "x", "y.", False), 3)) == "NOTE script [x]: y."
+    c = Conversion({"run": "echo\n"}, (note,), ("sky jobs launch task.yaml",), {})
+    assert "# WARNING line 8:12 (-N abc) [sbatch-rejects]: bad." in emit_yaml(c)
+    (data,) = as_data(c)["notes"]
+    assert data["line"] == 8 and data["column"] == 12
+    assert all(n["column"] >= 0 for n in as_data(conv(GUIDE))["notes"])  # every note has one
+
+
+def test_the_launch_command_names_the_file_written() -> None:
+    c = conv("#SBATCH --array=1-4\necho $SLURM_ARRAY_TASK_ID\n")
+    assert emit_yaml(c, "arr.yaml").endswith("#   sky jobs launch --num-jobs 4 arr.yaml\n")
+    assert emit_yaml(c) == emit_yaml(c, "task.yaml")
+    assert as_data(c, "out/arr.json")["launch"] == ["sky jobs launch --num-jobs 4 out/arr.json"]
+    assert as_data(c)["launch"] == list(c.launch)
+    # quoted for the shell; a name starting with "-" is not read as an option
+    assert launch_commands(c, "my jobs/a b.yaml") == (
+        "sky jobs launch --num-jobs 4 'my jobs/a b.yaml'",
+    )
+    assert launch_commands(c, "-x.yaml") == ("sky jobs launch --num-jobs 4 ./-x.yaml",)
+    for name in ("my jobs/a b.yaml", "-x.yaml", "out/it's.yaml"):
+        for command in launch_commands(c, name):
+            words = shlex.split(command)
+            assert words[-1].endswith(name)
+            assert check_sky_command(words) == [], command
 
 
 def test_as_data_is_json_able_and_the_same() -> None:

@@ -50,8 +50,9 @@ def test_the_spec_example() -> None:
     assert result.shebang == "/bin/bash -l"
     assert not result.rejected
     assert [(p.line, p.kind) for p in result.foreign] == [
-        (6, "ignored-directive"),
-        (9, "ignored-directive"),
+        (5, "ignored-directive"),  # ##SBATCH: disabled
+        (6, "ignored-directive"),  # indented
+        (9, "ignored-directive"),  # after the first command
     ]
 
 
@@ -67,12 +68,73 @@ def test_sbatchx_is_a_directive_with_a_stray_word() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["# SBATCH -N 2", "##SBATCH -N 2", "#S BATCH -N 2", "#SBTACH -N 2"]
+    ("line", "why"),
+    [
+        ("# SBATCH -N 2", "'# SBATCH' has a blank after the #"),
+        ("##SBATCH -N 2", "'##SBATCH' has more than one #"),
+        ("## SBATCH -N 2", "'## SBATCH' has more than one #"),
+        ("#SBTACH -N 2", "'#SBTACH' is not #SBATCH (a typo?)"),
+        ("#SBACH -N 2", "'#SBACH' is not #SBATCH (a typo?)"),
+        ("#SBATHC -N 2", "'#SBATHC' is not #SBATCH (a typo?)"),
+        ("#S BATCH -N 2", None),  # not an #SBATCH look-alike
+    ],
 )
-def test_disabled_directives(line: str) -> None:
+def test_disabled_directives_are_comments_reported_with_what_to_write(
+    line: str, why: str | None
+) -> None:
     result = parse(line, "#SBATCH -n 1")
     assert list(result.options) == ["ntasks"]
+    if why is None:
+        assert result.foreign == ()
+        return
+    (problem,) = result.foreign
+    assert (problem.kind, problem.line, problem.column) == ("ignored-directive", 2, 1)
+    assert why in problem.message and "comment" in problem.message
+    assert problem.hint == "#SBATCH -N 2 at the very start of the line, if it should apply"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "# SBATCH options are listed below",
+        "# sbatch --array=1-10 job.sh",  # a usage line
+        "# Batch - the whole thing",
+        "# Search --everything",
+        "## SBATCH",
+        "# see the SBATCH -N docs",
+        "# SLURM -N 2",
+    ],
+)
+def test_comments_that_mention_sbatch_are_not_reported(line: str) -> None:
+    result = parse(line)
     assert result.foreign == ()
+
+
+def test_a_trailing_backslash_is_said_as_such() -> None:
+    result = parse("#SBATCH -N 2 \\", "#SBATCH -n 2 \\ --time=5", '#SBATCH -J "" --qos=x')
+    messages = [(p.line, p.kind, p.message, p.hint) for p in result.foreign]
+    (line2, line3, line4) = messages
+    assert line2[:2] == (2, "line-cut") and "trailing backslash" in line2[2]
+    assert "no continuation" in line2[2] and "quotes" not in line2[3]
+    assert "remove the backslash" in line2[3]
+    assert line3[:2] == (3, "line-cut") and "'--time=5' is ignored" in line3[2]
+    assert line3[3] == "remove the backslash"
+    assert line4[:2] == (4, "line-cut") and "'--qos=x' is ignored" in line4[2]
+    assert line4[3] == "remove the empty quotes"
+
+
+def test_a_word_glued_to_sbatch_gets_advice_about_the_line() -> None:
+    result = parse("#SBATCH -c 4", "#SBATCHx")
+    (problem,) = result.problems
+    assert problem.kind == "stray-word" and problem.line == 3
+    assert "#SBATCHx" in problem.hint and "# SBATCHx" in problem.hint
+    assert '"4 x"' not in problem.hint
+    # a stray word on the value's own line is still a value with spaces
+    (problem,) = parse("#SBATCH --job-name=Big simulation").problems
+    assert '--job-name="Big simulation"' in problem.hint
+    # ... but not a word on a later line
+    (problem,) = parse("#SBATCH -c 4", "#SBATCH simulation").problems
+    assert '"4 simulation"' not in problem.hint
 
 
 @pytest.mark.parametrize("line", ["#sbatch -N 2", "#sbAtch -N 2", "#Sbatch -N 2"])
@@ -85,7 +147,7 @@ def test_lower_case_directive_is_reported(line: str) -> None:
 @pytest.mark.parametrize(
     ("line", "kind"),
     [
-        ("#SBATCH --mem=" + "1" * 5000, None),  # beyond Python's int() digit limit
+        ("#SBATCH --mem=" + "1" * 5000, "bad-value"),  # strtoll overflows: invalid
         ("#SBATCH -N " + "9" * 30, "bad-value"),  # _str_to_nodes casts to a C int
         ("#SBATCH -c " + "9" * 5000, "bad-value"),
         ("#SBATCH --time=" + "7" * 5000, None),

@@ -232,3 +232,39 @@ def test_huge_hostlist_is_refused_unexpanded() -> None:
     assert hostlist_count("n[0-99999999]") == 100_000_000
     with pytest.raises(ValueProblem):
         expand_hostlist("n[0-99999999]")
+
+
+@pytest.mark.parametrize(
+    ("value", "mib"),
+    [
+        ("9223372036854775807", 2**63 - 1),  # LLONG_MAX itself: strtoll reads it
+        ("8796093022207T", (8796093022207) * 1024 * 1024),  # just fits 64 bits
+        ("0000000000000000000000016G", 16 * 1024),  # leading zeros are not an overflow
+    ],
+)
+def test_memory_at_sbatchs_limit(value: str, mib: int) -> None:
+    assert parse_memory(value) == mib
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("9223372036854775808", "larger than sbatch can read"),  # strtoll: ERANGE
+        ("99999999999999999999T", "larger than sbatch can read"),
+        ("8796093022208T", "64-bit count"),  # the T factor wraps the count
+    ],
+)
+def test_memory_beyond_sbatchs_limit(value: str, says: str) -> None:
+    with pytest.raises(ValueProblem, match=says):
+        parse_memory(value)
+
+
+def test_gres_and_gpu_counts_beyond_64_bits_are_refused() -> None:
+    assert parse_gres("gpu:18446744073709551614") == [Gres("gpu", None, 2**64 - 2)]
+    for value in ("gpu:18446744073709551615", "gpu:99999999999999999999", "gpu:a100:" + "9" * 40):
+        with pytest.raises(ValueProblem, match="larger than Slurm reads"):
+            parse_gres(value)
+    with pytest.raises(ValueProblem, match="64-bit count"):
+        parse_gres("gpu:9999999999999999999k")
+    with pytest.raises(ValueProblem, match="larger than Slurm reads"):
+        parse_gpus("a100:99999999999999999999")

@@ -26,6 +26,8 @@ import difflib
 import math
 import posixpath
 import re
+import shlex
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import translate
@@ -45,19 +47,23 @@ from slurm2sky.mappings import (
     load_mappings,
 )
 from slurm2sky.sbatch import values as grammar
+from slurm2sky.sbatch.tokenize import split_words
 
 if TYPE_CHECKING:
     from slurm2sky.sbatch import BatchScript
 
 __all__ = [
     "CATEGORY_LOSES_MEANING",
+    "NODE_ENVIRONMENT",
     "SKYPILOT_PROTECTED_SBATCH_OPTIONS",
     "SPECIAL_OPTIONS",
     "Conversion",
     "Note",
     "accelerator_name",
     "convert",
+    "sbatch_word",
     "skypilot_time",
+    "task_name",
     "unknown_accelerator",
 ]
 
@@ -98,9 +104,19 @@ CATEGORY_LOSES_MEANING: Mapping[str, bool] = MappingProxyType(
 #: SkyPilot's accepted ``--time`` forms (``sky/provision/slurm/utils.py``
 #: ``validate_sbatch_time``): m, m:s, h:m:s, d-h, d-h:m, d-h:m:s.
 _SKYPILOT_TIME = re.compile(r"\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+")
+#: More GPUs per node than any machine has (the largest hold 8 to 16).
+_MAX_GPUS_PER_NODE = 64
 #: SkyPilot's rule for env names (task schema ``envs``).
 _ENV_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _POSIX_SHELLS = frozenset({"bash", "sh", "zsh", "ksh", "dash", "ash", "mksh", "busybox"})
+#: Shells whose scripts run differs from: ``run`` is executed by bash.
+_NOT_BASH = frozenset({"zsh", "ksh", "mksh"})
+#: Syntax of zsh and ksh that bash does not share (at the start of a command, or a
+#: parameter expansion flag).
+_NOT_BASH_SYNTAX = re.compile(
+    r"(?m)^[ \t]*(?:setopt|unsetopt|autoload|zmodload|bindkey|zstyle|emulate|print -|"
+    r"typeset -[A-Za-z]*[UTZ])\b|\$\{\([^)]*\)|\$\{\^|\${=[A-Za-z_]"
+)
 _DEFAULT_NAMES = frozenset({"<script>", "<stdin>", "-", ""})
 
 
@@ -113,7 +129,9 @@ class Note:
     (``--time=24:00:00``) or ``""``; ``kind`` a stable id (see :data:`NOTE_KINDS`);
     ``message`` why, and what to do; ``loses_meaning`` is true when the task does not
     keep the script's meaning; ``field`` the task field it concerns
-    (``resources.accelerators``), used to place the comment, or ``""``.
+    (``resources.accelerators``), used to place the comment, or ``""``; ``column`` the
+    1-based column on ``line`` (of the directive's option, or of its value when the note
+    is about the value), 0 when none is known or ``line`` is 0.
     """
 
     line: int
@@ -122,6 +140,7 @@ class Note:
     message: str
     loses_meaning: bool
     field: str = ""
+    column: int = 0
 
     def __init__(
         self,
@@ -131,6 +150,7 @@ class Note:
         message: str,
         loses_meaning: bool,
         field: str = "",
+        column: int = 0,
     ) -> None:
         # the generated frozen __init__ calls object.__setattr__ once a field; filling
         # the instance's dict directly is three times faster (a script has ~7 notes)
@@ -142,6 +162,7 @@ class Note:
         values["message"] = message
         values["loses_meaning"] = loses_meaning
         values["field"] = field
+        values["column"] = column
 
 
 #: Every ``Note.kind`` the converter uses, with what it means.
@@ -149,7 +170,9 @@ NOTE_KINDS: Mapping[str, str] = MappingProxyType(
     {
         "sbatch-rejects": "sbatch would refuse the script or this directive",
         "foreign": "#PBS/#BSUB lines, het-job components: read by sbatch, not translated",
-        "ignored-directive": "an #SBATCH line sbatch ignores (after the first command)",
+        "ignored-directive": "a line, or the rest of one, that looks like a directive but "
+        "sbatch does not read (indented, disabled, misspelt, after the first command, after "
+        "an empty word)",
         "site-option": "an option of a site plugin (SPANK), not translated",
         "overridden": "a directive a later one replaces",
         "no-equivalent": "an option SkyPilot has no equivalent for",
@@ -159,7 +182,7 @@ NOTE_KINDS: Mapping[str, str] = MappingProxyType(
         "gpu-type": "a GPU type with no gpu-types row, one taken from elsewhere, or a "
         "--gpu-type SkyPilot does not know",
         "throttle": "the %N limit of --array",
-        "partition": "a partition without an infra",
+        "partition": "a partition, and the infra it became (or that none was given)",
         "export": "--export and the submission environment",
         "container": "container images",
         "module": "module load lines removed, and what replaces them",
@@ -176,8 +199,9 @@ NOTE_KINDS: Mapping[str, str] = MappingProxyType(
         "slurm-command": "a Slurm command in the body",
         "nested-sbatch": "the body submits other Slurm jobs",
         "cluster-path": "paths of the cluster's shared file systems",
-        "interpreter": "a body that is not a shell script",
-        "slurm-infra": "what is decided for SkyPilot's Slurm infra",
+        "interpreter": "a body that is not a bash script",
+        "slurm-infra": "what is decided for SkyPilot's Slurm infra, and how values are "
+        "passed to it",
         "not-converted": "something with no conversion at all",
         "encoding": "bytes that are not UTF-8, which a task cannot hold",
     }
@@ -227,9 +251,12 @@ SPECIAL_OPTIONS = frozenset(
         "gpus-per-task",
         "cpus-per-gpu",
         "mincpus",
+        "ntasks-per-gpu",
         "tmp",
         "time",
         "signal",
+        "exclusive",
+        "comment",
         "wrap",
         "job-name",
         "partition",
@@ -497,6 +524,7 @@ _PARSERS: Mapping[str, Callable[[str], Any]] = MappingProxyType(
         "cpus-per-task": grammar.parse_int,
         "cpus-per-gpu": grammar.parse_int,
         "mincpus": grammar.parse_int,
+        "ntasks-per-gpu": grammar.parse_int,
         "mem": grammar.parse_memory,
         "mem-per-cpu": grammar.parse_memory,
         "mem-per-gpu": grammar.parse_memory,
@@ -554,6 +582,9 @@ class _Converter:
         self.image: tuple[int, str, str] | None = None  # (line, image, what chose it)
         self.array: grammar.ArraySpec | None = None
         self.module_image: tuple[int, str, str, str] | None = None
+        self.job_name = ""  # --job-name as sbatch read it ("" when not given)
+        self.chdir = ""  # --chdir inside the submission directory: run and setup cd there
+        self.lines: list[str] | None = None  # the script's lines, once one is needed
 
     # -- notes -------------------------------------------------------------------
 
@@ -565,30 +596,54 @@ class _Converter:
         message: str,
         loses: bool,
         field: str = "",
+        column: int = 0,
     ) -> None:
-        self.notes.append(Note(line, directive, kind, message, loses, field))
+        self.notes.append(
+            Note(line, directive, kind, message, loses, field, column if line > 0 else 0)
+        )
 
-    def note_for(self, d: Any, kind: str, message: str, loses: bool, field: str = "") -> None:
-        """A note about directive ``d`` (its line, as written)."""
-        self.notes.append(Note(d.line, d.spelled, kind, message, loses, field))
+    def note_for(
+        self,
+        d: Any,
+        kind: str,
+        message: str,
+        loses: bool,
+        field: str = "",
+        *,
+        value: bool = False,
+    ) -> None:
+        """A note about directive ``d`` (its line, as written), at the column of its
+        option, or of its value when the note is about the ``value``."""
+        self.notes.append(Note(d.line, d.spelled, kind, message, loses, field, _column(d, value)))
 
-    def approximation(self, d: Any, message: str, field: str, loses: bool = False) -> None:
+    def approximation(
+        self, d: Any, message: str, field: str, loses: bool = False, *, value: bool = False
+    ) -> None:
         """Directive ``d`` is converted close to, not exactly, what it means."""
-        self.note_for(d, "approximation", message, loses, field)
+        self.note_for(d, "approximation", message, loses, field, value=value)
 
     def dispose(self, index: int, disposition: str) -> None:
         self.dispositions.setdefault(index, disposition)
 
     def dispose_as_note(
-        self, index: int, d: Any, kind: str, message: str, loses: bool, field: str = ""
+        self,
+        index: int,
+        d: Any,
+        kind: str,
+        message: str,
+        loses: bool,
+        field: str = "",
+        *,
+        value: bool = False,
     ) -> None:
         """Directive ``index`` (``d``) becomes the note ``kind`` (disposition ``note:kind``)."""
         self.dispositions.setdefault(index, "note:" + kind)
-        self.note_for(d, kind, message, loses, field)
+        self.note_for(d, kind, message, loses, field, value=value)
 
-    def rejected(self, index: int, d: Any, reason: str) -> None:
-        """Directive ``index`` (``d``) is one sbatch refuses the script for: left out."""
-        self.dispose_as_note(index, d, "sbatch-rejects", _refused(reason), True)
+    def rejected(self, index: int, d: Any, reason: str, *, value: bool = True) -> None:
+        """Directive ``index`` (``d``) is one sbatch refuses the script for: left out
+        (located at its value, where the value is what sbatch refuses)."""
+        self.dispose_as_note(index, d, "sbatch-rejects", _refused(reason), True, value=value)
 
     # -- the whole conversion ------------------------------------------------------
 
@@ -639,6 +694,7 @@ class _Converter:
                     "sbatch-rejects",
                     _refused(_problem_text(problem), "the task is converted as far as possible"),
                     True,
+                    column=problem.column,
                 )
         for problem in script.foreign:
             if (problem.line, problem.column) not in options:
@@ -646,9 +702,10 @@ class _Converter:
                 self.note(
                     problem.line,
                     problem.key,
-                    "ignored-directive" if kind == "ignored-directive" else "foreign",
+                    "ignored-directive" if kind in _NOT_READ else "foreign",
                     _problem_text(problem),
                     kind in ("hetjob", "pbs", "bsub"),
+                    column=problem.column,
                 )
 
     def sbatch_problems(self, index: int, d: Any) -> bool:
@@ -662,8 +719,12 @@ class _Converter:
             problem = refusals.get((d.value_line, d.value_column)) or problem
         if problem is None:
             return False
+        at_value = bool(d.value_column) and (problem.line, problem.column) == (
+            d.value_line,
+            d.value_column,
+        )
         if problem.kind in _REJECTED_VALUE:
-            self.rejected(index, d, _problem_text(problem))
+            self.rejected(index, d, _problem_text(problem), value=at_value)
             return True
         self.note_for(
             d,
@@ -675,6 +736,7 @@ class _Converter:
                 else "the directive is converted as read here",
             ),
             True,
+            value=at_value,
         )
         return False
 
@@ -683,20 +745,24 @@ class _Converter:
     def decide_infra(self) -> None:
         partition = self.options.get("partition")
         names = partition.value.split(",") if partition is not None and partition.value else []
-        mapped = [self.partition_map[n] for n in names if n in self.partition_map]
+        mapped = [(n, self.partition_map[n]) for n in names if n in self.partition_map]
         infra = self.infra_arg
         self.partition_infra = ""
+        self.partition_kept = ""  # a partition added to a mapped Slurm cluster
         if mapped:
-            infra = mapped[0]
+            name, infra = mapped[0]
             self.partition_infra = "map"
+            if _slurm_cluster_only(infra) and re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+                # SkyPilot writes --partition itself, from infra (a protected option)
+                infra = f"{infra.strip().strip('/')}/{name}"
+                self.partition_kept = name
         elif (
             infra
             and names
-            and _cloud(infra) == "slurm"
-            and infra.strip("/").count("/") == 1
+            and _slurm_cluster_only(infra)
             and re.fullmatch(r"[A-Za-z0-9_.-]+", names[0])
         ):
-            infra = f"{infra.strip('/')}/{names[0]}"
+            infra = f"{infra.strip().strip('/')}/{names[0]}"
             self.partition_infra = "slurm"
         self.infra = infra or None
         self.slurm_infra = self.infra is not None and _cloud(self.infra) == "slurm"
@@ -745,6 +811,15 @@ class _Converter:
         layout.cpus_per_task = cpus_per_task
         # GPUs per node
         layout.gpus, layout.gpu_type, self.gpu_source = self.gpus_per_node()
+        self.gpu_type_source = self.gpu_source
+        if layout.gpus and layout.gpu_type is None:
+            layout.gpu_type, self.gpu_type_source = self.gpu_type_elsewhere()
+        # --ntasks-per-gpu: tasks per node from the GPUs (sbatch refuses it with
+        # --ntasks-per-node; --ntasks wins)
+        tasks_per_gpu = number("ntasks-per-gpu") if "ntasks-per-gpu" in options else None
+        if tasks_per_gpu and layout.gpus and not per_node and ntasks is None:
+            layout.tasks_per_node = tasks_per_gpu * layout.gpus
+            per_node = layout.tasks_per_node
         # CPUs per node
         cpus_per_gpu = number("cpus-per-gpu") if "cpus-per-gpu" in options else None
         mincpus = number("mincpus") if "mincpus" in options else None
@@ -774,6 +849,20 @@ class _Converter:
         ):
             memory = per_gpu * layout.gpus
         layout.memory_mib = memory
+
+    def gpu_type_elsewhere(self) -> tuple[str | None, str]:
+        """A GPU type named by a GPU option other than the one that decides the count
+        (``-G a100:8 --gpus-per-node=4``): (type, its option), else (None, "")."""
+        for name in ("gpus-per-node", "gres", "gpus", "gpus-per-task"):
+            if name == self.gpu_source or name not in self.options:
+                continue
+            items = self.number(name) or []
+            if name == "gres":
+                items = [(g.type, g.count) for g in items if g.name == "gpu"]
+            for gpu_type, _ in items:
+                if gpu_type:
+                    return gpu_type, name
+        return None, ""
 
     def gpus_per_node(self) -> tuple[int, str | None, str]:
         """(GPUs per node, Slurm type or None, the option that decided)."""
@@ -855,7 +944,12 @@ class _Converter:
                 True,
             )
             return
-        self.rejected(index, d, _problem_text(problem) if problem else "sbatch does not accept it.")
+        self.rejected(
+            index,
+            d,
+            _problem_text(problem) if problem else "sbatch does not accept it.",
+            value=False,
+        )
 
     def no_equivalent(self, index: int, d: Any, why: str, loses: bool, field: str = "") -> None:
         """Directive ``d`` has no SkyPilot equivalent (on this infra): ``why``."""
@@ -901,6 +995,34 @@ class _Converter:
                     "config.slurm.sbatch_options",
                 )
             value = converted
+        if isinstance(value, str):
+            if _HETJOB_WORD.search(value):
+                self.dispose_as_note(
+                    index,
+                    d,
+                    "slurm-infra",
+                    f"{d.spelled}: SkyPilot writes the value on an #SBATCH line of its own "
+                    "script, where sbatch takes the word hetjob (or packjob) anywhere on the "
+                    "line as a het-job separator; the value is not passed.",
+                    True,
+                    "config.slurm.sbatch_options",
+                    value=True,
+                )
+                return
+            word = sbatch_word(value)
+            if word != value:
+                self.note_for(
+                    d,
+                    "slurm-infra",
+                    f"{d.spelled}: SkyPilot writes #SBATCH --{name}=<value> with the value "
+                    "as given, and sbatch splits that line at spaces and ends it at a #; "
+                    f"the value is written {name}: {word}, quoted as sbatch's tokenizer "
+                    "reads it, so that sbatch gets it whole.",
+                    False,
+                    "config.slurm.sbatch_options",
+                    value=True,
+                )
+                value = word
         self.sbatch_options[name] = value
         self.dispose(index, f"sbatch-options:{name}")
 
@@ -966,6 +1088,62 @@ class _Converter:
             return
         self.field(index, path)
 
+    def option_ntasks_per_gpu(self, index: int, d: Any) -> None:
+        layout = self.layout
+        if not layout.gpus:
+            self.dispose_as_note(
+                index,
+                d,
+                "no-equivalent",
+                f"{d.spelled} counts tasks per GPU, and the script asks for no GPU: "
+                "no task count follows from it.",
+                False,
+            )
+            return
+        self.field(index, "resources.cpus")
+
+    def option_exclusive(self, index: int, d: Any) -> None:
+        if self.slurm_infra:
+            self.pass_through(index, d)
+            return
+        if d.value is not None:  # =user, =mcs, =topo: who may share the node
+            self.no_equivalent(
+                index,
+                d,
+                "A sharing policy of Slurm's nodes; a SkyPilot node is the job's alone.",
+                False,
+            )
+            return
+        layout = self.layout
+        asked = [f"{layout.cpus}+ CPUs" if layout.cpus else "", ""]
+        if layout.gpus:
+            asked[1] = f"{layout.gpus} GPUs"
+        request = " and ".join(a for a in asked if a) or "no particular CPUs or GPUs"
+        self.no_equivalent(
+            index,
+            d,
+            "In Slurm the job gets every CPU and GPU of its nodes (memory only as asked; "
+            "--mem=0 for all of it). A SkyPilot node is the job's alone as well, but it is "
+            f"chosen by resources, and the task asks for {request} per node. If the job "
+            "uses the whole node (nproc, every GPU), ask for what the cluster's nodes "
+            "have: cpus and accelerators, or an instance_type.",
+            False,
+            "resources",
+        )
+
+    def option_comment(self, index: int, d: Any) -> None:
+        if self.slurm_infra:
+            self.pass_through(index, d)
+            return
+        self.no_equivalent(
+            index,
+            d,
+            "A free-text comment Slurm stores with the job (squeue, sacct); it does not "
+            "change how the job runs. SkyPilot keeps no comment with a job: name the job "
+            "(name) or keep the text as a comment in the task YAML.",
+            False,
+        )
+
     def option_cpus_per_gpu(self, index: int, d: Any) -> None:
         self.per_gpu_option(index, d, "resources.cpus", "nothing")
 
@@ -994,10 +1172,16 @@ class _Converter:
         """``--gpus-per-node``, ``--gres``, ``--gpus``, ``--gpus-per-task``: the GPUs."""
         if self.gpu_source and self.gpu_source != d.option:
             self.field(index, "resources.accelerators")
+            typed = self.gpu_type_source == d.option
             self.approximation(
                 d,
-                f"{d.spelled} and --{self.gpu_source}"
-                f" both ask for GPUs; --{self.gpu_source} decides.",
+                f"{d.spelled} and --{self.gpu_source} both ask for GPUs; "
+                + (
+                    f"--{self.gpu_source} decides the count, and {d.spelled} names the "
+                    f"type, {self.layout.gpu_type}."
+                    if typed
+                    else f"--{self.gpu_source} decides."
+                ),
                 "resources.accelerators",
             )
             return
@@ -1099,7 +1283,38 @@ class _Converter:
     def option_signal(self, index: int, d: Any) -> None:
         """The row's note is the advice: SkyPilot sends no signal before a limit."""
         if self.slurm_infra:
-            self.pass_through(index, d)
+            try:
+                flags = grammar.parse_signal(d.value or "")[0]
+            except ValueError:
+                flags = ""
+            if "B" not in flags:
+                self.pass_through(index, d)
+                self.note_for(
+                    d,
+                    "slurm-infra",
+                    f"{d.spelled}: Slurm sends the signal to every step of the job, "
+                    "SkyPilot's own included (skylet, and the step that starts run); run's "
+                    "processes get it, but check on the cluster that a handler has the time "
+                    "it needs.",
+                    False,
+                    "run",
+                )
+                return
+            # B: signals only the batch shell, which on SkyPilot's Slurm infra is
+            # SkyPilot's own provisioning script (sky/provision/slurm/instance.py), not run
+            self.dispose_as_note(
+                index,
+                d,
+                "slurm-infra",
+                f"{d.spelled}: B: sends the signal to the job's batch shell only. On "
+                "SkyPilot's Slurm infra that shell is SkyPilot's own batch script (it keeps "
+                "the allocation and starts skylet), not run: a trap in the script never "
+                "sees the signal, and SkyPilot's script does not handle it, so it is not "
+                "passed. Without B: Slurm signals the job steps, run's among them "
+                "(--signal=USR1@120); or save checkpoints periodically.",
+                True,
+                "run",
+            )
             return
         row = self.rules.options["signal"]
         # a handler that traps the signal (to checkpoint or requeue) never runs
@@ -1109,13 +1324,73 @@ class _Converter:
         self.field(index, "run")
 
     def option_job_name(self, index: int, d: Any) -> None:
-        self.task["name"] = d.value or ""
-        self.field(index, "name")
+        original = d.value or ""
+        self.job_name = original  # SLURM_JOB_NAME keeps it as sbatch read it
+        name = task_name(original)
+        if name and name == original:
+            self.task["name"] = name
+            self.field(index, "name")
+            return
+        literal = (
+            " (a placeholder or a variable, which sbatch reads literally: it does not expand $VAR)"
+            if re.search(r"[$<>{}%]", original)
+            else ""
+        )
+        rule = (
+            "SkyPilot refuses it as a task name (letters and digits, with single or double "
+            ". _ - between them only)"
+            if original
+            else "SkyPilot refuses an empty task name"
+        )
+        kept = (
+            f"; SLURM_JOB_NAME stays {original!r} for the script"
+            if original and self.job_name_read()
+            else ""
+        )
+        if name:
+            self.task["name"] = name
+            self.field(index, "name")
+            self.approximation(
+                d,
+                f"the job name {original!r}{literal}: {rule}, so the task is named {name}{kept}.",
+                "name",
+                value=True,
+            )
+            return
+        self.dispose_as_note(
+            index,
+            d,
+            "approximation",
+            f"the job name {original!r}{literal}: {rule}, and nothing of it is a valid "
+            "name, so the task has no name (SkyPilot names the job itself; set name: in "
+            f"the task to choose one){kept}.",
+            False,
+            "name",
+            value=True,
+        )
+
+    def job_name_read(self) -> bool:
+        """The body reads ``SLURM_JOB_NAME``."""
+        return "SLURM_JOB_NAME" in self.script.body
 
     def option_partition(self, index: int, d: Any) -> None:
         names = (d.value or "").split(",")
         if self.partition_infra == "map":
             self.field(index, "resources.infra")
+            if self.partition_kept:
+                name = self.partition_kept
+                self.note_for(
+                    d,
+                    "partition",
+                    f"--partition-map maps {name} to {self.partition_map[name]}, a Slurm "
+                    f"cluster without a partition; the task keeps the partition: infra "
+                    f"{self.infra} (SkyPilot writes --partition itself, from infra only). "
+                    f"Map {name} to {self.partition_map[name].strip().strip('/')}/<partition> "
+                    "to choose another.",
+                    False,
+                    "resources.infra",
+                    value=True,
+                )
             unmapped = [n for n in names if n not in self.partition_map]
             if len(names) > 1:
                 self.approximation(
@@ -1190,14 +1465,26 @@ class _Converter:
                 "left out.",
                 True,
                 "envs",
+                value=True,
             )
         names = [n for n in spec.names if n not in bad]
         assignments = [(n, v) for n, v in spec.assignments if n not in bad]
+        node_names = [n for n in names if n in NODE_ENVIRONMENT]
+        node_values = [(n, v) for n, v in assignments if n in NODE_ENVIRONMENT]
+        names = [n for n in names if n not in NODE_ENVIRONMENT]
+        assignments = [(n, v) for n, v in assignments if n not in NODE_ENVIRONMENT]
         for name, value in assignments:
             self.envs[name] = value
         for name in names:
             self.envs.setdefault(name, None)
             self.launch_env.append(name)
+        if node_names or node_values:
+            message = _node_environment_message(d.spelled, spec.mode, node_names, node_values)
+            if assignments or names:
+                self.note_for(d, "export", message, True, "envs", value=True)
+            else:
+                self.dispose_as_note(index, d, "export", message, True, "envs", value=True)
+                return
         if assignments or names:
             self.field(index, "envs")
             if names:
@@ -1209,6 +1496,7 @@ class _Converter:
                     "sky jobs launch --env NAME passes your shell's value.",
                     False,
                     "envs",
+                    value=True,
                 )
             return
         if spec.mode == "ALL":
@@ -1225,14 +1513,68 @@ class _Converter:
         self.dispose_as_note(index, d, "export", message, False, "envs")
 
     def option_chdir(self, index: int, d: Any) -> None:
-        self.field(index, "workdir")
-        self.workdir = posixpath.normpath(posixpath.join(self.workdir, d.value or "."))
-        self.approximation(
+        """``--chdir``: the submission directory stays the ``workdir`` (what SkyPilot
+        syncs, and ``SLURM_SUBMIT_DIR``); a directory inside it becomes a ``cd`` at the
+        start of ``run`` and ``setup``; any other is a path ``sky launch`` cannot sync."""
+        value = d.value or "."
+        base = self.workdir
+        inside = _inside(base, value)
+        if inside is not None:
+            self.field(index, "workdir")
+            if inside != ".":
+                self.chdir = inside
+                self.approximation(
+                    d,
+                    f"{d.spelled}: the task's workdir stays {base}, the directory the "
+                    "script is submitted from, which SkyPilot syncs to ~/sky_workdir on "
+                    f"every node (and SLURM_SUBMIT_DIR names); run and setup start with "
+                    f"cd {shlex.quote(inside)}, where the script ran.",
+                    "run",
+                    value=True,
+                )
+            return
+        keep = (
+            f"the task keeps workdir: {base} (the directory you launch from, synced to "
+            "~/sky_workdir on every node)"
+        )
+        if "$" in value or value.startswith("~"):
+            self.dispose_as_note(
+                index,
+                d,
+                "approximation",
+                f"{d.spelled}: sbatch does not expand $VAR or ~ and reads {value!r} "
+                "literally, relative to the submission directory, where it normally does "
+                f"not exist; {keep}. Write the directory as an absolute path or relative to "
+                "the submission directory.",
+                True,
+                "workdir",
+                value=True,
+            )
+            return
+        if posixpath.isabs(value):
+            self.dispose_as_note(
+                index,
+                d,
+                "cluster-path",
+                f"{d.spelled}: the script ran in {value} on the cluster. SkyPilot's "
+                "workdir is copied from the machine you launch on, where a cluster path "
+                f"normally does not exist (sky launch then fails), so {keep}. Launch from a "
+                f"copy of {value}, or set workdir to the path of that copy.",
+                True,
+                "workdir",
+                value=True,
+            )
+            return
+        self.dispose_as_note(
+            index,
             d,
-            f"{d.spelled}: SkyPilot copies workdir "
-            "from the machine that launches to ~/sky_workdir on every node and runs "
-            "there; the path must exist where you launch.",
+            "approximation",
+            f"{d.spelled}: {value} lies outside the directory the script is submitted from, "
+            f"which is what SkyPilot syncs; {keep}. Set workdir to that directory (as a "
+            "path on the machine you launch on) if the job needs its files.",
+            True,
             "workdir",
+            value=True,
         )
 
     def option_container_image(self, index: int, d: Any) -> None:
@@ -1251,6 +1593,21 @@ class _Converter:
             return
         self.image = (d.line, image, d.spelled)
         self.field(index, "resources.image_id")
+        cut = self.cut_at_hash(d)
+        if cut:
+            whole = f"{d.value}{cut}"
+            self.note_for(
+                d,
+                "container",
+                f"{d.spelled}: an unescaped # ends an #SBATCH line, so sbatch gives pyxis "
+                f"the image {d.value!r}, not {whole!r}, and the task asks for docker:{image} "
+                f"as sbatch reads it. Write --container-image={d.value}\\{cut} (or the "
+                f"Docker form {d.value}/{cut[1:]}) in the script, or set image_id: "
+                f"docker:{d.value}/{cut[1:]} in the task.",
+                True,
+                "resources.image_id",
+                value=True,
+            )
         if self.slurm_infra:
             self.note_for(
                 d,
@@ -1259,6 +1616,27 @@ class _Converter:
                 False,
                 "resources.image_id",
             )
+
+    def source_line(self, number: int) -> str:
+        """Line ``number`` (1-based) of the script as sbatch reads it (CRLF as LF)."""
+        lines = self.lines
+        if lines is None:
+            lines = self.lines = self.script.text.replace("\r\n", "\n").split("\n")
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    def cut_at_hash(self, d: Any) -> str:
+        """What an unescaped ``#`` right after ``d``'s value cut off (sbatch's tokenizer
+        ends the line there: ``nvcr.io#nvidia/pytorch`` gives ``nvcr.io``), or ``""``."""
+        if d.value_line <= 0 or not d.value_column or not d.value or not d.tokens:
+            return ""
+        word_line, word_column = d.tokens[-1]  # where the value's word starts
+        if word_line != d.value_line:
+            return ""
+        line = self.source_line(d.value_line)
+        read = split_words(line, word_column - 1)
+        if read.stop != "comment" or not read.words or read.words[0].end != read.stop_at:
+            return ""
+        return line[read.stop_at :].split(None, 1)[0]
 
     def option_output(self, index: int, d: Any) -> None:
         self.output_option(index, d, "standard output")
@@ -1296,6 +1674,8 @@ class _Converter:
         if wrap is None and program not in _POSIX_SHELLS:
             self.foreign_interpreter(program)
             return
+        if wrap is None and program in _NOT_BASH:
+            self.other_shell(program, body, body_line)
         module = self.rules.module
         context = BodyContext(
             body_line=body_line,
@@ -1309,8 +1689,24 @@ class _Converter:
             mpi_module=lambda name: getattr(module(name), "id", "") == "mpi",
         )
         result = convert_body(body, context)
+        if result.images:
+            # the image notes are made here, where the job's image is known
+            result.findings = [
+                f
+                for f in result.findings
+                if not (f.kind == "container" and f.message.startswith("srun --container-image"))
+            ]
         self.notes += [
-            Note(f.line, "", f.kind, f.message, f.loses_meaning, f.field) for f in result.findings
+            Note(
+                f.line,
+                "",
+                f.kind,
+                f.message,
+                f.loses_meaning,
+                f.field,
+                getattr(f, "column", 0) if f.line > 0 else 0,
+            )
+            for f in result.findings
         ]
         self.body_result = result
         self.variables = slurm_variables(body)
@@ -1320,16 +1716,102 @@ class _Converter:
             run = preamble + ("\n" + run if run else "")
         self.run_text = run
         self.setup = result.setup
-        if result.images and self.image is None:
-            line, raw = result.images[0]
-            image = _docker_image(raw)
-            if image:
-                self.image = (line, image, "srun --container-image")
+        if result.images:
+            self.step_images(result.images)
         self.modules(result.modules)
         if not body or body.isspace():
             self.note(
                 0, "", "not-converted", "the script has no commands: the task has no run.", True
             )
+
+    def step_images(self, images: list[tuple[int, str]]) -> None:
+        """The images of ``srun --container-image`` steps: the first one the converter
+        can read becomes ``image_id`` unless the job has one; each other step runs in
+        that image instead of its own, and one named through a variable is not known."""
+        seen: set[str] = set()
+        for line, raw in images:
+            if raw in seen:
+                continue  # said at its first step
+            seen.add(raw)
+            image = _docker_image(raw)
+            if image is None:
+                why = (
+                    "names the image through a variable, which the converter cannot know"
+                    if "$" in raw
+                    else "names an enroot squashfs file or a path, which SkyPilot cannot run"
+                )
+                self.note(
+                    line,
+                    "",
+                    "container",
+                    f"srun --container-image={raw} {why}: image_id is not set from it"
+                    + (
+                        f" (the task runs in docker:{self.image[1]})"
+                        if self.image is not None
+                        else ""
+                    )
+                    + ". Set image_id: docker:<image> in the task to the image the step needs.",
+                    True,
+                    "resources.image_id",
+                )
+                continue
+            if self.image is None:
+                self.image = (line, image, f"srun --container-image={raw}")
+                self.note(
+                    line,
+                    "",
+                    "container",
+                    f"srun --container-image={raw} runs the step in a container; on SkyPilot "
+                    f"the whole task runs in image_id, which takes it: docker:{image}.",
+                    False,
+                    "resources.image_id",
+                )
+                continue
+            if image != self.image[1]:
+                where = f"line {self.image[0]}" if self.image[0] else "the command line"
+                self.note(
+                    line,
+                    "",
+                    "container",
+                    f"srun --container-image={raw} runs this step in its own image, but a "
+                    f"SkyPilot task runs everything in one image_id: docker:{self.image[1]} "
+                    f"({self.image[2]}, {where}), so the step runs there instead. Run the "
+                    "step as a task of its own if it needs its image.",
+                    True,
+                    "resources.image_id",
+                )
+
+    def other_shell(self, program: str, body: str, body_line: int) -> None:
+        """A body for zsh or ksh, which run (executed by bash) reads as bash."""
+        found = _NOT_BASH_SYNTAX.search(body)
+        where = ""
+        if found is not None:
+            number = body_line + body.count("\n", 0, found.start())
+            where = (
+                f" Line {number} uses {found.group().strip()!r}, which is {program}'s "
+                "own syntax and fails or means something else in bash: rewrite it for bash."
+            )
+        self.note(
+            body_line,
+            "",
+            "interpreter",
+            f"the script is written for {program} (#!{self.script.shebang}); SkyPilot runs "
+            f"run with bash, and the converter reads the body as bash. {program}'s own "
+            "syntax behaves differently there ("
+            + (
+                "arrays count from 1, $var is not split into words, setopt, ${(...)} flags"
+                if program == "zsh"
+                else "print, typeset options, some expansions"
+            )
+            + ")."
+            + (
+                where
+                or f" Check the body, or install {program} in setup and run the script "
+                f"with it from run ({program} job.sh)."
+            ),
+            found is not None,
+            "run",
+        )
 
     def foreign_interpreter(self, program: str) -> None:
         """A body in another language (``#!/usr/bin/env python3``): run as a file."""
@@ -1337,7 +1819,12 @@ class _Converter:
         delimiter = "SLURM2SKY_SCRIPT"
         while re.search(rf"^{delimiter}$", text, re.M):
             delimiter += "_"
-        run = (
+        # the program reads Slurm's variables from its environment (os.environ, ...):
+        # run exports them before it starts the program
+        self.variables = slurm_variables(self.script.body)
+        exports = self.variable_lines(self.script.body, self.script.body_line)
+        run = "".join(line + "\n" for line in exports)
+        run += (
             f"cat > \"$HOME/.slurm2sky_job\" <<'{delimiter}'\n{text.rstrip(chr(10))}\n"
             f'{delimiter}\nchmod +x "$HOME/.slurm2sky_job"\n'
         )
@@ -1347,7 +1834,6 @@ class _Converter:
             run += '"$HOME/.slurm2sky_job"\n'
         self.run_text = run
         self.body_result = None
-        self.variables = {}
         self.note(
             self.script.body_line,
             "",
@@ -1384,6 +1870,30 @@ class _Converter:
     def preamble(self, result: Any, body: str, body_line: int) -> str:
         """The top of ``run``: Slurm's variables from SkyPilot's, the shared ``$RANDOM``
         seed, the MPI hostfile and the ``srun`` function."""
+        lines = self.variable_lines(body, body_line)
+        if result.seed_random:
+            lines.append(
+                'RANDOM=$(( $(printf %s "$SKYPILOT_TASK_ID" | cksum | cut -d" " -f1)'
+                " % 32768 ))  # the same $RANDOM on every node"
+            )
+        if result.hostfile:
+            slots = self.layout.tasks_per_node
+            lines.append(
+                f'echo "$SKYPILOT_NODE_IPS" | sed "s/$/ slots={slots}/" > '
+                '"$HOME/.slurm2sky_hostfile"  # the nodes, for mpirun'
+            )
+            lines.append(
+                'export OMPI_MCA_orte_default_hostfile="$HOME/.slurm2sky_hostfile" '
+                'PRTE_MCA_prte_default_hostfile="$HOME/.slurm2sky_hostfile" '
+                'HYDRA_HOST_FILE="$HOME/.slurm2sky_hostfile"'
+            )
+        if result.shim:
+            lines.append(SHIM)
+        return "\n".join(lines)
+
+    def variable_lines(self, body: str, body_line: int) -> list[str]:
+        """The ``export`` lines that set the ``SLURM_*`` variables ``body`` reads
+        (:attr:`variables`) from SkyPilot's, and a note for those with no derivation."""
         lines: list[str] = []
         derived, unknown = self.derive_variables()
         if derived:
@@ -1408,25 +1918,7 @@ class _Converter:
                 not native,
                 "run",
             )
-        if result.seed_random:
-            lines.append(
-                'RANDOM=$(( $(printf %s "$SKYPILOT_TASK_ID" | cksum | cut -d" " -f1)'
-                " % 32768 ))  # the same $RANDOM on every node"
-            )
-        if result.hostfile:
-            slots = self.layout.tasks_per_node
-            lines.append(
-                f'echo "$SKYPILOT_NODE_IPS" | sed "s/$/ slots={slots}/" > '
-                '"$HOME/.slurm2sky_hostfile"  # the nodes, for mpirun'
-            )
-            lines.append(
-                'export OMPI_MCA_orte_default_hostfile="$HOME/.slurm2sky_hostfile" '
-                'PRTE_MCA_prte_default_hostfile="$HOME/.slurm2sky_hostfile" '
-                'HYDRA_HOST_FILE="$HOME/.slurm2sky_hostfile"'
-            )
-        if result.shim:
-            lines.append(SHIM)
-        return "\n".join(lines)
+        return lines
 
     def derive_variables(self) -> tuple[list[str], list[str]]:
         """``export`` lines for the SLURM_* variables run needs, static ones into envs;
@@ -1564,6 +2056,17 @@ class _Converter:
             resources["accelerators"] = f"{accelerator}:{layout.gpus}"
             if self.unknown_gpu and accelerator == self.default_gpu:
                 self.note(0, "", "gpu-type", self.unknown_gpu, True, "resources.accelerators")
+            if layout.gpus > _MAX_GPUS_PER_NODE:
+                self.note_for(
+                    self.options[self.gpu_source],
+                    "approximation",
+                    f"{layout.gpus} GPUs per node: more than any node has (Slurm refuses "
+                    "such a job: Requested node configuration is not available), and "
+                    "SkyPilot finds no instance for it. Check the count.",
+                    True,
+                    "resources.accelerators",
+                    value=True,
+                )
         if layout.cpus:
             resources["cpus"] = f"{layout.cpus}+"
         if layout.memory_mib:
@@ -1578,6 +2081,12 @@ class _Converter:
             task["envs"] = self.envs
         task["workdir"] = self.workdir
         setup, run = self.setup, self.run_text
+        if self.chdir:
+            cd = f"cd {shlex.quote(self.chdir)}  # --chdir (slurm2sky)\n"
+            if setup and not setup.isspace():
+                setup = cd + setup
+            if run and not run.isspace():
+                run = cd + run
         if setup and not setup.isspace():
             task["setup"] = setup if setup[-1] == "\n" else setup + "\n"
         if run and not run.isspace():
@@ -1598,6 +2107,7 @@ class _Converter:
                 "as UTF-8 only): every such byte is U+FFFD in the task. Save the script as "
                 "UTF-8 (iconv -f latin1 -t utf-8, for one) and convert it again.",
                 True,
+                column=column,
             )
         if self.slurm_infra:
             self.note(
@@ -1682,6 +2192,7 @@ class _Converter:
         row = self.rules.gpu_type(slurm_type)
         if row is not None:
             return row.skypilot
+        d = self.options.get(self.gpu_type_source, d)  # the option that names the type
         mig = re.search(r"\d+g\.\d+gb", slurm_type.lower())
         self.note_for(
             d,
@@ -1696,6 +2207,7 @@ class _Converter:
             "add a gpu-types row.",
             True,
             "resources.accelerators",
+            value=True,
         )
         return self.default_gpu
 
@@ -1740,7 +2252,7 @@ _DERIVATIONS: Mapping[str, Callable[[_Converter, str], tuple[str, str] | None]] 
         "slurm-job-id": lambda c, n: ("run", "${SKYPILOT_MANAGED_JOB_ID:-$SKYPILOT_TASK_ID}"),
         "slurm-job-name": lambda c, n: (
             "envs",
-            c.task.get("name") or _default_job_name(c.script.path),
+            c.job_name or _default_job_name(c.script.path),
         ),
         "slurm-submit-dir": lambda c, n: ("run", "$HOME/sky_workdir"),
         "slurm-array-task-id": lambda c, n: (
@@ -1777,6 +2289,8 @@ DERIVED_VARIABLE_ROWS = frozenset(_DERIVATIONS)
 #: ``modules`` rows whose removal loses nothing a SkyPilot image lacks (build tools,
 #: Python and conda are on SkyPilot's default images).
 _HARMLESS_MODULE_ROWS = frozenset({"toolchains", "python"})
+#: The parser's ``foreign`` kinds for text of a header line sbatch does not read.
+_NOT_READ = frozenset({"ignored-directive", "line-cut"})
 #: Problems that leave a directive without a usable value.
 _REJECTED_VALUE = frozenset({"bad-value", "missing-argument", "unexpected-argument", "exits"})
 #: Variables scripts set for srun themselves (input variables), never read from Slurm.
@@ -1799,6 +2313,27 @@ def _cloud(infra: str) -> str:
     return infra.strip().strip("/").split("/", 1)[0].lower()
 
 
+def _inside(base: str, path: str) -> str | None:
+    """``path`` (a ``--chdir`` value) relative to the submission directory ``base`` when
+    it lies inside it (``"."`` for ``base`` itself), else ``None`` (also for ``$VAR`` and
+    ``~``, which sbatch does not expand)."""
+    if "$" in path or path.startswith("~"):
+        return None
+    if posixpath.isabs(path):
+        if not posixpath.isabs(base):
+            return None
+        path = posixpath.relpath(posixpath.normpath(path), posixpath.normpath(base))
+    path = posixpath.normpath(path)
+    if path == ".." or path.startswith("../"):
+        return None
+    return path
+
+
+def _slurm_cluster_only(infra: str) -> bool:
+    """``infra`` is ``slurm/<cluster>``: a Slurm cluster without a partition."""
+    return _cloud(infra) == "slurm" and infra.strip().strip("/").count("/") == 1
+
+
 def _duration(minutes: int) -> str:
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
@@ -1810,6 +2345,128 @@ def _duration(minutes: int) -> str:
     if mins:
         parts.append(f"{mins} min")
     return " ".join(parts) or "0 min"
+
+
+#: SkyPilot's rule for a task name (``sky/task.py`` ``_VALID_NAME_REGEX``, checked by
+#: ``Task.validate_name`` when a task is launched).
+_TASK_NAME = re.compile(r"[a-zA-Z0-9]+(?:[._-]{1,2}[a-zA-Z0-9]+)*")
+_NAME_PARTS = re.compile(r"([A-Za-z0-9]+)")
+_NAME_SEPARATOR = re.compile(r"[._-]{1,2}")
+
+
+def task_name(name: str) -> str:
+    """``name`` as a task name SkyPilot accepts (``Task.validate_name``: letters and
+    digits, with one or two of ``.``, ``_``, ``-`` between them): itself when it is one;
+    else accents dropped (``é`` -> ``e``), every other run of characters between letters
+    and digits made ``-`` (``my job`` -> ``my-job``, ``th_new/hmg`` -> ``th_new-hmg``) and
+    the ends trimmed (``<job-name>`` -> ``job-name``); ``""`` when no letter or digit is
+    left (``{{``, ``""``)."""
+    if _TASK_NAME.fullmatch(name):
+        return name
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    parts = _NAME_PARTS.split(plain)  # separator, name part, separator, ..., separator
+    pieces: list[str] = []
+    for index in range(1, len(parts), 2):
+        if pieces:
+            between = parts[index - 1]
+            pieces.append(between if _NAME_SEPARATOR.fullmatch(between) else "-")
+        pieces.append(parts[index])
+    return "".join(pieces)
+
+
+#: Variables that describe the machine a process runs on (its login, its software):
+#: the node sets them itself, and a value from elsewhere breaks or mislabels it.
+NODE_ENVIRONMENT = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "HOSTNAME",
+        "HOST",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "TERM",
+        "DISPLAY",
+        "MAIL",
+        "LD_LIBRARY_PATH",
+        "LD_PRELOAD",
+        "LIBRARY_PATH",
+        "CPATH",
+        "MANPATH",
+        "TMPDIR",
+        "TMP",
+        "TEMP",
+        "XDG_RUNTIME_DIR",
+        "MODULEPATH",
+        "LOADEDMODULES",
+        "SSH_AUTH_SOCK",
+        "SSH_CLIENT",
+        "SSH_CONNECTION",
+        "SSH_TTY",
+    }
+)
+#: The node variables that list directories, which a job extends rather than replaces.
+_SEARCH_PATHS = frozenset(
+    {"PATH", "LD_LIBRARY_PATH", "LIBRARY_PATH", "CPATH", "MANPATH", "MODULEPATH"}
+)
+
+
+def _node_environment_message(
+    spelled: str, mode: str, names: list[str], values: list[tuple[str, str]]
+) -> str:
+    """The warning for ``--export`` items that name the node's own variables."""
+    parts = []
+    if names:
+        listed = ", ".join(names)
+        parts.append(
+            f"{listed} would be passed from the shell that ran sbatch on the cluster, "
+            f"where {'they' if len(names) > 1 else 'it'} described that machine and its "
+            "software; a SkyPilot node sets "
+            f"{'them' if len(names) > 1 else 'it'} itself, and giving your own machine's "
+            "value with --env would "
+            + (
+                "break the node"
+                if set(names) & (_SEARCH_PATHS | {"HOME", "SHELL", "TMPDIR", "USER"})
+                else "mislabel it"
+            )
+        )
+    if values:
+        listed = ", ".join(f"{n}={v}" for n, v in values)
+        if mode == "ALL":
+            why = (
+                "with ALL, sbatch uses such a value only where the submitting shell has "
+                "none (a shell always has PATH, HOME and USER), and in envs it would "
+                "replace the node's own"
+            )
+        else:
+            why = "in envs it would replace the node's own value"
+        parts.append(f"{listed}: {why}")
+    advice = []
+    paths = [(n, v) for n, v in values if n in _SEARCH_PATHS]
+    if paths:
+        advice.append(
+            "to add directories, extend the node's value in run ("
+            + "; ".join(
+                f"export {n}={v}" if re.search(rf"\$\{{?{n}\b", v) else f"export {n}={v}:${n}"
+                for n, v in paths
+            )
+            + ") where they exist on the node"
+        )
+    if any(n in _SEARCH_PATHS for n in (*names, *(n for n, _ in values))):
+        advice.append("install what the job needs in setup or choose an image that has it")
+    else:
+        advice.append("the job reads the node's own value, as a job does on a new machine")
+    return (
+        f"{spelled}: "
+        + "; ".join(parts)
+        + ". Left out of envs: the node keeps its own. "
+        + "; ".join(advice)[:1].upper()
+        + "; ".join(advice)[1:]
+        + "."
+    )
 
 
 def _default_job_name(path: str) -> str:
@@ -1889,6 +2546,51 @@ def _array_expression(array: grammar.ArraySpec | None) -> str:
         offset += count
     expression = " : ".join(pieces) + " : -1"
     return f"$(( r = SKYPILOT_JOB_RANK, {expression} ))"
+
+
+#: What sbatch takes as a het-job separator anywhere on an #SBATCH line (``strcasestr``).
+_HETJOB_WORD = re.compile(r"(?i)hetjob|packjob")
+#: Characters that make sbatch's tokenizer split or cut a value, or that it removes.
+_SBATCH_SPECIAL = re.compile(r"[ \t\v\f\r\"'\\#]")
+_SBATCH_BLANKS = re.compile(r"[ \t\v\f\r]+|.", re.S)
+
+
+def sbatch_word(value: str) -> str:
+    """``value`` written so that sbatch's tokenizer (sbatch-spec §3) reads it back whole
+    from an ``#SBATCH --name=<value>`` line: unchanged when it has no blank, quote,
+    backslash or ``#``; else in double quotes (single quotes when it holds a double
+    quote); a value with a backslash, or with both quotes, keeps its blanks in double
+    quotes and escapes each quote, backslash and ``#`` with a backslash.
+
+    SkyPilot writes ``#SBATCH --{key}={value}`` with the value as given
+    (``sky/provision/slurm/instance.py`` ``_build_custom_sbatch_directives``)."""
+    if not _SBATCH_SPECIAL.search(value):
+        return value
+    if "\\" not in value:
+        if '"' not in value:
+            return f'"{value}"'
+        if "'" not in value:
+            return f"'{value}'"
+    pieces = []
+    for match in _SBATCH_BLANKS.finditer(value):
+        text = match.group()
+        if text[0] in " \t\v\f\r":
+            pieces.append(f'"{text}"')
+        elif text in "\"'\\#":
+            pieces.append("\\" + text)
+        else:
+            pieces.append(text)
+    return "".join(pieces)
+
+
+def _column(d: Any, value: bool = False) -> int:
+    """The column a note about directive ``d`` points at: its value's (when ``value`` and
+    the value is on the directive's line), else its option's; 0 on the command line."""
+    if d.line <= 0:
+        return 0
+    if value and d.value_column and d.value_line == d.line:
+        return d.value_column
+    return d.column
 
 
 def _problem_text(problem: Any) -> str:

@@ -6,33 +6,44 @@ Usage::
 
 ``SBATCH OPTIONS`` are given as on the ``sbatch`` command line and override the
 script's own directives (sbatch(1): command-line options win over ``#SBATCH`` lines),
-except ``-o``, which is this command's output; write sbatch's as ``--output``.
+except ``-o``, which is this command's output; write sbatch's as ``--output``. A value
+sbatch would refuse (``-N abc``), an unknown option or options sbatch refuses together
+are command-line errors, with what would be valid.
 
 One script (or ``-`` for standard input): the task YAML goes to standard output, or to
 ``-o FILE``; each note goes to standard error, one line each:
-``SCRIPT: WARNING line 8 (--time=24:00:00) [no-equivalent]: ...`` (``WARNING`` when the
-task does not keep the script's meaning, ``NOTE`` otherwise). Several scripts, or a
+``SCRIPT: WARNING line 8:9 (--time=24:00:00) [no-equivalent]: ...`` (``WARNING`` when the
+task does not keep the script's meaning, ``NOTE`` otherwise). Several scripts, a
 directory (every file in it, not recursing, that starts with ``#!`` or holds an
-``#SBATCH`` line): ``-o DIR`` is required; each script becomes ``DIR/<name>.yaml``
-(``.json`` with ``--format json``), and a summary follows.
+``#SBATCH`` line), or ``-o DIR`` naming an existing directory or ending in ``/``: the
+output is a directory (created if need be; ``-o DIR`` is required), each script becomes
+``DIR/<name>.yaml`` (``.json`` with ``--format json``; ``stdin`` for ``-``; when two
+scripts have one name, the later in path order gets ``<name>-2``), and a summary says
+which script went to which file. An input script is never overwritten, and a file that
+exists already only with ``--force``. The launch command at the end of the YAML names
+the file written (``task.yaml`` on standard output).
 
 The task's ``workdir`` is ``.``: the directory ``sky`` is run from, as ``sbatch`` runs a job
 from the directory it was submitted from. Nothing from the scripts is ever run.
 
-``--gpu-type`` is a SkyPilot accelerator name, matched case-insensitively as SkyPilot does
-(``a100-80gb`` is ``A100-80GB``). A name the mappings file does not know (its
-``gpu-types`` rows and its ``accelerators`` list) is a warning, with the closest names; each
-task that asks for it has a ``gpu-type`` note that loses meaning.
+``--gpu-type`` is a SkyPilot accelerator name without a count (the count comes from the
+script's GPU request), matched case-insensitively as SkyPilot does (``a100-80gb`` is
+``A100-80GB``). A name the mappings file does not know (its ``gpu-types`` rows and its
+``accelerators`` list) is a warning, with the closest names; each task that asks for it
+has a ``gpu-type`` note that loses meaning.
 
 Exit codes: 0 converted; 1 with ``--strict``, some note says the task does not keep the
-script's meaning (every file is still written); 2 the command line is wrong or a script
-cannot be read.
+script's meaning (every file is still written); 2 the command line is wrong, a script
+cannot be read or an output cannot be written.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -40,7 +51,7 @@ from pathlib import Path
 from typing import TextIO
 
 from slurm2sky.convert import Conversion, convert, unknown_accelerator
-from slurm2sky.emit import as_data, emit_yaml, format_note
+from slurm2sky.emit import TASK_FILE, as_data, emit_yaml, format_note
 from slurm2sky.sbatch import parse_script
 from slurm2sky.sbatch.getopt import getopt_long, sbatch_table
 
@@ -60,6 +71,7 @@ OWN_OPTIONS = {
     "--partition-map": True,
     "--format": True,
     "--strict": False,
+    "--force": False,
     "-h": False,
     "--help": False,
 }
@@ -70,19 +82,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slurm2sky convert",
         usage="slurm2sky convert [OPTIONS] [SBATCH OPTIONS] SCRIPT|DIR|- ...",
-        description=__doc__.split("\n\n", 2)[2].split("Exit codes")[0].strip(),
-        epilog="Exit codes: 0 converted; 1 --strict and meaning lost; 2 bad command line "
-        "or unreadable script.",
+        description=__doc__.split("\n\n", 3)[3].split("Exit codes")[0].strip(),
+        epilog="Exit codes: 0 converted; 1 --strict and meaning lost; 2 bad command line, "
+        "unreadable script or unwritable output.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
-    parser.add_argument("-o", dest="out", metavar="FILE|DIR", help="where to write (see above)")
+    parser.add_argument(
+        "-o",
+        dest="out",
+        metavar="FILE|DIR",
+        help="where to write: a file for one script; a directory (one file per script) for "
+        "several, for a directory of scripts, or when it exists or ends in /",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite output files that exist already (never an input script)",
+    )
     parser.add_argument(
         "--gpu-type",
         metavar="TYPE",
-        help="SkyPilot accelerator for GPU requests without a type, or with a GRES type the "
-        "mappings file does not know (default: H100); a name SkyPilot does not know is warned "
-        "about",
+        help="SkyPilot accelerator name, without a count, for GPU requests without a type, "
+        "or with a GRES type the mappings file does not know (default: H100); a name "
+        "SkyPilot does not know is warned about",
     )
     parser.add_argument(
         "--infra",
@@ -108,13 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def split_own_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Split ``argv`` into (this command's options with their values, everything else)."""
+    """Split ``argv`` into (this command's options with their values, everything else).
+
+    ``-oFILE`` (attached) is this command's ``-o`` too, as argparse reads it."""
     own: list[str] = []
     rest: list[str] = []
     words = iter(argv)
     for word in words:
         name = word.split("=", 1)[0]
-        if name in OWN_OPTIONS and word.startswith("-"):
+        if word.startswith("-o") and len(word) > 2:
+            own.append(word)
+        elif name in OWN_OPTIONS and word.startswith("-"):
             own.append(word)
             if OWN_OPTIONS[name] and "=" not in word:
                 value = next(words, None)
@@ -138,33 +165,122 @@ def split_sbatch_options(words: Sequence[str]) -> tuple[list[str], list[str]]:
 
     The options are read with sbatch's own option table (getopt_long, so ``-N 2``,
     ``-N2``, ``--mem 8G`` and unique prefixes all work); every other word is a script.
-    Raises :class:`UsageError` for an unknown or ambiguous option, or a missing value.
+    Unknown, ambiguous or incomplete options are kept with the options, for
+    :func:`check_sbatch_options` to report. Never raises.
     """
     options: list[str] = []
     scripts: list[str] = []
     for event in getopt_long(list(words), sbatch_table()):
         if event.kind == "stray":
             scripts.append(words[event.index])
-        elif event.kind == "option":
-            options.extend(words[index] for index in event.words)
-        elif event.kind == "ambiguous":
-            names = ", ".join(f"--{spec.name}" for spec in event.candidates)
-            raise UsageError(f"option {event.spelled!r} is ambiguous: it could be {names}")
-        elif event.kind == "missing-argument":
-            raise UsageError(f"option {event.spelled!r} needs a value")
         elif event.kind != "end":
-            raise UsageError(
-                f"{event.name or event.spelled!r} is not an sbatch option (nor one of this "
-                "command's; see slurm2sky convert --help)"
-            )
+            options.extend(words[index] for index in event.words)
     return options, scripts
+
+
+#: This command's options, for "did you mean" and for what is valid.
+_OWN_LONG = ("--gpu-type", "--infra", "--partition-map", "--format", "--strict", "--force")
+_OWN_LIST = "-o, " + ", ".join(_OWN_LONG)
+
+
+def _close_option(name: str) -> str | None:
+    """The option (this command's or sbatch's) an unknown ``--name`` most likely meant."""
+    if not name.startswith("--"):
+        return None
+    dashed = name.replace("_", "-")
+    candidates = list(_OWN_LONG) + [f"--{spec}" for spec in sbatch_table().by_name]
+    if dashed in candidates:
+        return dashed
+    close = difflib.get_close_matches(dashed, candidates, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _value_hint(option: str) -> str:
+    """What sbatch takes as the value of ``option`` (``--nodes``), or ``""``."""
+    probe = parse_script("#!/bin/bash\n", path="<probe>", command_line=[f"{option}="])
+    for problem in probe.problems:
+        if getattr(problem, "kind", "") == "bad-value" and problem.hint:
+            return problem.hint
+    return ""
+
+
+def check_sbatch_options(options: Sequence[str]) -> None:
+    """Raise :class:`UsageError` (one line per problem) when sbatch would refuse
+    ``options`` as its command line: an unknown, ambiguous or srun-only option, a
+    missing or unexpected value, a value it refuses (``-N abc``), options it refuses
+    together, or one that only prints and exits. Each line says what would be valid.
+    Source: the problems :func:`~slurm2sky.sbatch.parse_script` reports for its
+    ``command_line`` (line 0, column = the argument's number).
+    """
+    if not options:
+        return
+    probe = parse_script("#!/bin/bash\n", path="<command line>", command_line=list(options))
+    spelled_at: dict[int, str] = {}
+    for directive in probe.directives:
+        if directive.source == "command-line":
+            spelled_at.setdefault(directive.column, directive.spelled)
+            if directive.value_column:
+                spelled_at.setdefault(directive.value_column, directive.spelled)
+    lines: list[str] = []
+    for problem in probe.problems:
+        if problem.line != 0 or problem.column <= 0:
+            continue
+        kind = getattr(problem, "kind", "")
+        word = options[problem.column - 1] if problem.column <= len(options) else ""
+        spelled = spelled_at.get(problem.column, word)
+        message, hint = problem.message, problem.hint
+        if kind == "unknown-option":
+            spelled = problem.key
+            close = _close_option(problem.key)
+            message = f"{problem.key!r} is not an sbatch option, nor one of this command's"
+            hint = (f"did you mean {close}? " if close else "") + (
+                f"an sbatch option (sbatch --help), or one of this command's: {_OWN_LIST} "
+                "(slurm2sky convert --help)"
+            )
+        elif kind == "ambiguous-option":
+            names = re.findall(r"'(--[^']+)'", message.partition("possibilities:")[2])
+            if names:
+                message = f"{spelled!r} is ambiguous: it could be " + " or ".join(names)
+        elif kind == "exits":
+            hint = f"leave it out: this command's own options are {_OWN_LIST} "
+            hint += "(slurm2sky convert --help)"
+        elif kind == "missing-argument":
+            values = _value_hint(problem.key)
+            if values:
+                hint = f"{problem.key}=VALUE, where VALUE is {values}"
+        text = message if spelled in message else f"{spelled}: {message}"
+        lines.append(f"{text} — valid: {hint}" if hint else text)
+    if lines:
+        raise UsageError("\nslurm2sky convert: ".join(lines))
+
+
+#: An accelerator name as ``--gpu-type`` takes it: no count, no list, no spaces.
+_GPU_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_gpu_type(name: str) -> str:
+    """``name`` if it has the form of an accelerator name (SkyPilot's ``A100``,
+    ``H100-SXM``, a Kubernetes GPU label); :class:`UsageError` otherwise (a count, a
+    list, spaces). Whether SkyPilot knows the name is :func:`unknown_accelerator`'s."""
+    if _GPU_NAME.fullmatch(name):
+        return name
+    base, sep, count = name.partition(":")
+    if sep and _GPU_NAME.fullmatch(base) and count.strip().isdigit():
+        why = (
+            f"a count does not belong in it: the count comes from the script's GPU request "
+            f"(--gres, --gpus, --gpus-per-node); write --gpu-type {base}"
+        )
+    else:
+        why = "it is not an accelerator name"
+    raise UsageError(
+        f"--gpu-type {name!r}: {why} — valid: one accelerator name without a count, "
+        "e.g. A100, H100-SXM or A100-80GB (letters, digits, '.', '_' and '-')"
+    )
 
 
 def check_infra(infra: str, where: str) -> str:
     """``infra`` if SkyPilot accepts it (the ``infra`` pattern of the targeted release's
     resources schema, from the embedded snapshot); :class:`UsageError` otherwise."""
-    import re
-
     from slurm2sky.validate import snapshot
 
     pattern = snapshot()["schemas"]["resources"]["properties"]["infra"]["pattern"]
@@ -197,17 +313,26 @@ def _looks_like_script(path: Path) -> bool:
     return head.startswith(b"#!") or b"\n#SBATCH" in head or head.startswith(b"#SBATCH")
 
 
-def _expand(scripts: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(the scripts to convert, the entries of named directories that are skipped)."""
+def _expand(scripts: Sequence[str]) -> tuple[list[str], list[str], bool]:
+    """(the scripts to convert, the entries of named directories that are skipped,
+    whether a directory was named)."""
     expanded: list[str] = []
     skipped: list[str] = []
+    directory = False
     for name in scripts:
         path = Path(name)
         if name != "-" and path.is_dir():
-            entries = sorted(path.iterdir())
+            directory = True
+            try:
+                entries = sorted(path.iterdir())
+            except OSError as error:
+                raise UsageError(f"{name}: cannot be read: {error.strerror}") from None
             found = [p for p in entries if p.is_file() and _looks_like_script(p)]
             if not found:
-                raise UsageError(f"{name}: no batch script in this directory")
+                raise UsageError(
+                    f"{name}: no batch script in this directory — valid: a directory holding "
+                    "files that start with #! or hold an #SBATCH line"
+                )
             expanded.extend(str(p) for p in found)
             skipped.extend(
                 str(p) + ("/ (a directory: not searched)" if p.is_dir() else "")
@@ -216,25 +341,46 @@ def _expand(scripts: Sequence[str]) -> tuple[list[str], list[str]]:
             )
         else:
             expanded.append(name)
-    return expanded, skipped
+    # a script named twice (itself and through its directory) is converted once
+    unique: list[str] = []
+    seen: set[str] = set()
+    for name in expanded:
+        key = os.path.normpath(name) if name != "-" else f"-{len(unique)}"
+        if key not in seen:
+            seen.add(key)
+            unique.append(name)
+    return unique, skipped, directory
+
+
+def _position(data: bytes, index: int) -> tuple[int, int]:
+    """1-based (line, column) of byte ``index`` (the column counts bytes)."""
+    return data.count(b"\n", 0, index) + 1, index - (data.rfind(b"\n", 0, index) + 1) + 1
 
 
 def _read(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
+    """The text of script ``name`` (``-``: standard input), bytes that are not UTF-8
+    kept as surrogate escapes (the converter notes them); :class:`UsageError` when it
+    cannot be read or is binary (a NUL byte in its first 64 KiB)."""
+    shown = "<stdin>" if name == "-" else name
     try:
-        data = Path(name).read_bytes()
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
     except OSError as error:
-        raise UsageError(f"{name}: cannot be read: {error.strerror}") from None
-    if b"\0" in data[:65536]:
-        raise UsageError(f"{name}: a binary file, not a batch script (it holds NUL bytes)")
+        raise UsageError(f"{shown}: cannot be read: {error.strerror or error}") from None
+    nul = data.find(b"\0", 0, 65536)
+    if nul >= 0:
+        line, column = _position(data, nul)
+        raise UsageError(
+            f"{shown}:{line}:{column}: a binary file, not a batch script (a NUL byte) — "
+            "valid: a text file that starts with #!"
+        )
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _render(conversion: Conversion, fmt: str) -> str:
+def _render(conversion: Conversion, fmt: str, file_name: str) -> str:
     if fmt == "json":
-        return json.dumps(as_data(conversion), indent=2, ensure_ascii=False) + "\n"
-    return emit_yaml(conversion)
+        data = as_data(conversion, file_name)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return emit_yaml(conversion, file_name)
 
 
 def _report(name: str, conversion: Conversion, stream: TextIO) -> None:
@@ -242,33 +388,122 @@ def _report(name: str, conversion: Conversion, stream: TextIO) -> None:
         print(f"{name}: {format_note(note)}", file=stream)
 
 
+def _is_dir_name(out: str) -> bool:
+    """``-o out`` names a directory: it ends in a separator or is one."""
+    return out.endswith(("/", os.sep)) or Path(out).is_dir()
+
+
+def _output_names(names: Sequence[str], target: str, ext: str) -> dict[str, str]:
+    """Input name -> the path written for it in directory ``target`` (as the user spelled
+    ``target``): ``<stem>.<ext>``, and ``<stem>-2.<ext>``, ... when stems repeat, given
+    in path order so that the names do not depend on the order of the arguments."""
+    outputs: dict[str, str] = {}
+    used: set[str] = set()
+    for name in sorted(set(names), key=lambda n: (n != "-", os.path.normpath(n))):
+        stem = "stdin" if name == "-" else (Path(name).stem or "script")
+        file_name = f"{stem}.{ext}"
+        counter = 2
+        while file_name.lower() in used:
+            file_name = f"{stem}-{counter}.{ext}"
+            counter += 1
+        used.add(file_name.lower())
+        outputs[name] = os.path.join(target, file_name)
+    return outputs
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _check_outputs(outputs: Sequence[str], inputs: Sequence[str], force: bool) -> None:
+    """:class:`UsageError` when an output would overwrite an input script, is a
+    directory, or exists already without ``force``."""
+    sources = [name for name in inputs if name != "-"]
+    for output in outputs:
+        for source in sources:
+            if _same_file(output, source):
+                raise UsageError(
+                    f"{output} is the input script {source}: it is not overwritten — valid: "
+                    "-o another file, or a directory other than the script's"
+                )
+        if os.path.isdir(output):
+            raise UsageError(
+                f"{output} is a directory: the task cannot be written there — valid: -o "
+                "another file or directory"
+            )
+        if os.path.lexists(output) and not force:
+            raise UsageError(
+                f"{output} exists already and this run did not write it: it is not "
+                "overwritten — valid: --force to overwrite it, or -o another file or directory"
+            )
+
+
+def _plan(
+    args: argparse.Namespace, names: Sequence[str], directory: bool
+) -> tuple[dict[str, str], bool]:
+    """(input name -> output path, ``""`` for standard output; whether the output is a
+    directory); checks the outputs and creates the output directory. :class:`UsageError`
+    for an output that cannot be used."""
+    out: str | None = args.out
+    if out == "":
+        raise UsageError("-o needs a file or directory name")
+    several = len(names) > 1
+    into_dir = several or directory or (out is not None and _is_dir_name(out))
+    if not into_dir:
+        if out is None:
+            return {names[0]: ""}, False
+        parent = os.path.dirname(out) or "."
+        if not os.path.isdir(parent):
+            why = "does not exist" if not os.path.lexists(parent) else "is not a directory"
+            raise UsageError(
+                f"-o {out}: {parent} {why} — valid: a file in an existing directory, or a "
+                "directory name ending in / (created if need be)"
+            )
+        _check_outputs([out], names, args.force)
+        return {names[0]: out}, False
+    what = "several scripts" if several else "a directory of scripts"
+    if out is None:
+        raise UsageError(f"{what}: give an output directory with -o DIR")
+    if not _is_dir_name(out) and (
+        os.path.lexists(out) or Path(out).suffix in (".yaml", ".yml", ".json")
+    ):
+        raise UsageError(
+            f"-o {out}: {what} need a directory, not a file — valid: a directory (an "
+            "existing one, or a new one: end its name with / to be sure)"
+        )
+    outputs = _output_names(names, out, args.format)
+    _check_outputs(list(outputs.values()), names, args.force)
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"-o {out}: cannot create the directory: {error.strerror or error} — valid: a "
+            "directory that exists or can be created"
+        ) from None
+    return outputs, True
+
+
 def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
     """Run ``slurm2sky convert`` for parsed ``args``; return the exit code (module doc)."""
     out, err = stdout or sys.stdout, sys.stderr
     try:
+        if args.gpu_type is not None:
+            check_gpu_type(args.gpu_type)
         sbatch_options, scripts = split_sbatch_options(args.args)
+        check_sbatch_options(sbatch_options)
         if not scripts:
             raise UsageError("no script given: name a batch script, a directory or -")
         partition_map = _partition_map(args.partition_map)
         if args.infra:
             check_infra(args.infra, "--infra")
-        names, skipped = _expand(scripts)
+        names, skipped, directory = _expand(scripts)
         if names.count("-") > 1:
             raise UsageError("standard input (-) can be read once")
-        several = len(names) > 1
-        target = Path(args.out) if args.out else None
-        if several and target is None:
-            raise UsageError("several scripts: give an output directory with -o DIR")
-        if (
-            several
-            and target is not None
-            and (
-                (target.exists() and not target.is_dir())
-                or (not target.exists() and target.suffix in (".yaml", ".yml", ".json"))
-            )
-        ):
-            raise UsageError(f"-o {target}: several scripts need a directory, not a file")
         texts = [(name, _read(name)) for name in names]
+        outputs, into_dir = _plan(args, names, directory)
     except UsageError as error:
         print(f"slurm2sky convert: {error}", file=err)
         return EXIT_USAGE
@@ -279,7 +514,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
     kinds: Counter[str] = Counter()
     lost = 0
     rejected = 0
-    used: set[str] = set()
+    written: list[tuple[str, str]] = []
     for name, text in texts:
         path = "<stdin>" if name == "-" else name
         script = parse_script(text, path=path, command_line=sbatch_options)
@@ -289,37 +524,40 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
             infra=args.infra,
             partition_map=partition_map,
         )
-        rendered = _render(conversion, args.format)
+        target = outputs[name]
+        rendered = _render(conversion, args.format, target or TASK_FILE)
         _report(path, conversion, err)
         kinds.update(note.kind for note in conversion.notes)
         lost += conversion.loses_meaning
         rejected += script.rejected
-        if several:
-            assert target is not None
-            target.mkdir(parents=True, exist_ok=True)
-            stem = Path(name).stem or "script"
-            file_name = f"{stem}.{args.format}"
-            counter = 2
-            while file_name in used:
-                file_name = f"{stem}-{counter}.{args.format}"
-                counter += 1
-            used.add(file_name)
-            (target / file_name).write_text(rendered, encoding="utf-8")
-        elif target is not None:
-            target.write_text(rendered, encoding="utf-8")
-        else:
+        if not target:
             out.write(rendered)
-    if several:
-        summary = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
-        print(
-            f"converted {len(texts)} scripts into {target}: {rejected} that sbatch would "
-            f"refuse, {lost} that lose meaning; notes: {summary or 'none'}",
-            file=err,
-        )
-        if skipped:
+            continue
+        try:
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(rendered)
+        except OSError as error:
             print(
-                f"skipped {len(skipped)} that are not batch scripts (no #! and no #SBATCH "
-                "line): " + ", ".join(skipped),
+                f"slurm2sky convert: {target}: cannot be written: {error.strerror or error}"
+                + (f" ({len(written)} written before it)" if written else ""),
                 file=err,
             )
+            return EXIT_USAGE
+        written.append((path, target))
+    if into_dir:
+        summary = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+        print(
+            f"converted {len(texts)} script{'s' if len(texts) != 1 else ''} into {args.out}: "
+            f"{rejected} that sbatch would refuse, {lost} that lose meaning; notes: "
+            f"{summary or 'none'}",
+            file=err,
+        )
+        for source, target in written:
+            print(f"  {source} -> {target}", file=err)
+    if skipped:
+        print(
+            f"skipped {len(skipped)} that are not batch scripts (no #! and no #SBATCH "
+            "line): " + ", ".join(skipped),
+            file=err,
+        )
     return EXIT_STRICT if args.strict and lost else EXIT_OK

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 from dataclasses import asdict
 from functools import cache
 from typing import Any
@@ -27,7 +28,11 @@ from slurm2sky import SKYPILOT_VERSION
 from slurm2sky.convert import Conversion, Note
 from slurm2sky.validate.yaml11 import resolve_plain
 
-__all__ = ["as_data", "emit_yaml", "format_note"]
+__all__ = ["as_data", "emit_yaml", "format_note", "launch_commands"]
+
+#: The file name :attr:`Conversion.launch <slurm2sky.convert.Conversion>` uses for the
+#: file the task is saved in.
+TASK_FILE = "task.yaml"
 
 _WIDTH = 92
 #: Multi-line strings longer than this are written as JSON strings, not literal blocks.
@@ -104,9 +109,13 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def format_note(note: Note) -> str:
-    """One note on one line: ``WARNING line 5 (--time=24:00:00) [no-equivalent]: …``;
-    ``WARNING`` when the task loses the script's meaning, ``NOTE`` otherwise."""
+    """One note on one line: ``WARNING line 5 (--time=24:00:00) [no-equivalent]: …``
+    (``line 5:12`` when the note has a column); ``WARNING`` when the task loses the
+    script's meaning, ``NOTE`` otherwise."""
+    column = getattr(note, "column", 0)
     where = f"line {note.line}" if note.line > 0 else "script"
+    if note.line > 0 and column > 0:
+        where += f":{column}"
     if note.directive:
         where += f" ({note.directive})"
     label = "WARNING" if note.loses_meaning else "NOTE"
@@ -182,10 +191,28 @@ def _mapping(
             out.append(f"{indent}{_key(key)}: {_scalar(value)}")
 
 
-def emit_yaml(conversion: Conversion) -> str:
+def launch_commands(conversion: Conversion, file_name: str = TASK_FILE) -> tuple[str, ...]:
+    """``conversion.launch`` with the task file named ``file_name`` (a path as the user
+    gave it, quoted for a POSIX shell where it needs it; ``./`` in front of one that
+    starts with ``-``, which ``sky`` would read as an option) instead of ``task.yaml``."""
+    if file_name == TASK_FILE:
+        return tuple(conversion.launch)
+    if file_name.startswith("-"):
+        file_name = "./" + file_name
+    quoted = shlex.quote(file_name)
+    suffix = " " + TASK_FILE
+    return tuple(
+        command[: -len(TASK_FILE)] + quoted if command.endswith(suffix) else command
+        for command in conversion.launch
+    )
+
+
+def emit_yaml(conversion: Conversion, file_name: str = TASK_FILE) -> str:
     """The task as YAML text: a header, the notes as comments above the fields they
     concern (``WARNING`` when the task loses the script's meaning), the task, and the
-    launch command(s) as comments at the end. Loads back as ``conversion.task``."""
+    launch command(s) as comments at the end, naming the task file ``file_name`` (the
+    path the text is written to, as the user gave it; ``task.yaml`` when it goes to
+    standard output). Loads back as ``conversion.task``."""
     task = conversion.task
     placed, top = _place(conversion.notes, task)
     source = f" from {conversion.source}" if conversion.source else ""
@@ -195,19 +222,27 @@ def emit_yaml(conversion: Conversion) -> str:
     _mapping(task, "", "", placed, out)
     out.append("")
     out.append("# Launch with:")
-    out.extend(f"#   {line}" for line in conversion.launch)
+    out.extend(f"#   {line}" for line in launch_commands(conversion, file_name))
     return "\n".join(out) + "\n"
 
 
-def as_data(conversion: Conversion) -> dict[str, Any]:
-    """The conversion as JSON-able data: ``task``, ``notes`` (dicts with ``line``,
-    ``directive``, ``kind``, ``message``, ``loses_meaning``, ``field``), ``launch``,
-    ``dispositions`` (directive index as a string -> disposition), ``loses_meaning``."""
+def _note_data(note: Note) -> dict[str, Any]:
+    data = asdict(note)
+    data.setdefault("column", getattr(note, "column", 0))
+    return data
+
+
+def as_data(conversion: Conversion, file_name: str = TASK_FILE) -> dict[str, Any]:
+    """The conversion as JSON-able data: ``source``, ``task``, ``notes`` (dicts with
+    ``line``, ``column`` (0: none), ``directive``, ``kind``, ``message``,
+    ``loses_meaning``, ``field``), ``launch`` (naming the task file ``file_name``, as
+    :func:`emit_yaml` does), ``dispositions`` (directive index as a string ->
+    disposition), ``loses_meaning``."""
     return {
         "source": conversion.source,
         "task": conversion.task,
-        "notes": [asdict(note) for note in conversion.notes],
-        "launch": list(conversion.launch),
+        "notes": [_note_data(note) for note in conversion.notes],
+        "launch": list(launch_commands(conversion, file_name)),
         "dispositions": {str(index): value for index, value in conversion.dispositions.items()},
         "loses_meaning": conversion.loses_meaning,
     }

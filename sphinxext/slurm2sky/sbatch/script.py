@@ -396,7 +396,7 @@ class _Reader:
                 column,
                 "",
                 f"Invalid directive found in batch script: {argv.words[event.index]}",
-                _stray_hint(argv.words[event.index], previous),
+                _stray_hint(argv, event.index, previous),
                 "stray-word",
             )
         elif kind == "end":
@@ -505,7 +505,18 @@ def _close_option(name: str, table: OptionTable) -> str | None:
     return close[0] if close else None
 
 
-def _stray_hint(word: str, previous: Event | None) -> str:
+def _stray_hint(argv: _Argv, index: int, previous: Event | None) -> str:
+    """What to write instead of the stray word ``index`` of ``argv``."""
+    word = argv.words[index]
+    line, where, source = argv.where[index]
+    if line and where.start == (6 if source == "slurm-alias" else 7):
+        magic = "#SLURM" if source == "slurm-alias" else "#SBATCH"
+        raw = argv.raw[index]
+        return (
+            f"the line starts {magic}{raw}, and sbatch reads any line that starts "
+            f"{magic} as a directive, {raw} its first word: put a blank after {magic} "
+            f"before an option, or write '# {magic[1:]}{raw}' to make the line a comment"
+        )
     if word[:1] in ("\u2013", "\u2014", "\u2212"):
         return f"{word!r} starts with a typographic dash: write it with two ASCII hyphens (--)"
     if (
@@ -518,7 +529,13 @@ def _stray_hint(word: str, previous: Event | None) -> str:
             f"--{previous.spec.name} takes its argument only after '=': "
             f"--{previous.spec.name}={word}"
         )
-    if previous is not None and previous.value is not None and previous.kind == "option":
+    if (
+        previous is not None
+        and previous.value is not None
+        and previous.kind == "option"
+        and previous.value_index is not None
+        and argv.where[previous.value_index][0] == line
+    ):
         name = f"--{previous.spec.name}" if previous.spec is not None else previous.name
         return (
             "a value with spaces must be quoted: "
@@ -529,8 +546,14 @@ def _stray_hint(word: str, previous: Event | None) -> str:
 
 _HETJOB = re.compile(r"(?:[pP][aA][cC][kK]|[hH][eE][tT])[jJ][oO][bB]")
 _FOREIGN_MAGIC = re.compile(r"#(?:BSUB|PBS)")
-#: A header comment line that looks like a directive (matched at the start of the line).
-_LOOKS_LIKE = re.compile(r"([ \t\v\f\r]+)#(?:SBATCH|SLURM)|#(?!SBATCH)(?i:sbatch)[ \t]+-")
+#: A header comment line that looks like a directive (matched at the start of the line):
+#: an indented ``#SBATCH``, or ``#`` signs, blanks and a word like ``SBATCH`` followed by
+#: an option (``# SBATCH --mem=1G``, ``##SBATCH -N 2``, ``#sbatch -N 2``, ``#SBTACH -N 2``);
+#: :func:`_lookalike` decides which words count.
+_LOOKS_LIKE = re.compile(
+    r"(?P<indent>[ \t\v\f\r]+)#(?:SBATCH|SLURM)"
+    r"|(?P<hashes>#+)(?P<gap>[ \t]*)(?P<word>[A-Za-z]{4,8})(?P<rest>[ \t]+--?[A-Za-z].*)"
+)
 #: A directive line in the body: the body starts on a line of its own (a command), so
 #: each such line follows a newline.
 _IGNORED_AFTER = re.compile(r"\n#(?:SBATCH|SLURM)")
@@ -568,7 +591,7 @@ def parse_script(
 
     # The header scan (``opt.c`` ``_opt_batch_script``), line by line up to the first command.
     components: list[_Argv] = [_Argv()]
-    lookalikes: list[tuple[int, bool]] = []  # comment lines that look like directives
+    lookalikes: list[tuple[int, str, str]] = []  # comment lines that look like directives
     size = len(norm)
     header_end = -1  # where the first command starts; -1: the script has none
     lineno = 0
@@ -584,11 +607,14 @@ def parse_script(
         elif line[:1] != "#" and line.lstrip(_BLANKS)[:1] not in ("", "#"):
             header_end = pos
             break
-        elif line and (line[0] != "#" or line[1:2].isalpha()):
-            # (only an indented line, or "#" and a letter, can look like a directive)
+        elif line and (line[0] != "#" or line[1:2].isalpha() or line[1:2] in ("#", " ", "\t")):
+            # (only an indented line, or "#" and a letter, a "#" or a blank, can look like
+            # a directive)
             match = _LOOKS_LIKE.match(line)
             if match:
-                lookalikes.append((lineno, match.group(1) is not None))
+                found = _lookalike(match, line)
+                if found is not None:
+                    lookalikes.append((lineno, *found))
         pos = eol + 1
     if lookalikes:
         _report_lookalikes(reader, lookalikes)
@@ -769,18 +795,54 @@ def _directive_line(reader: _Reader, components: list[_Argv], lineno: int, line:
         )
     elif result.stop == "empty":
         rest = line[result.stop_at :]
-        after = split_words(line, result.stop_at + 1)
+        after = split_words(line, _empty_word_end(line, result.stop_at))
+        ignored = line[after.words[0].start :].rstrip(C_SPACE) if after.words else ""
+        if rest[:1] == "\\":
+            if not ignored:
+                message = (
+                    "a trailing backslash: #SBATCH lines have no continuation (each one "
+                    "stands alone), and sbatch drops it"
+                )
+                hint = (
+                    "remove the backslash, and put further options on #SBATCH lines of "
+                    "their own (a next line that is not a comment ends the header)"
+                )
+            else:
+                message = (
+                    "a backslash before a blank is an empty word, which ends sbatch's "
+                    f"reading of this line: {ignored!r} is ignored"
+                )
+                hint = "remove the backslash"
+        else:
+            message = (
+                f"an empty word ({rest.split()[0] if rest.split() else rest!r}) ends sbatch's "
+                "reading of this line" + (f": {ignored!r} is ignored" if ignored else "")
+            )
+            hint = "remove the empty quotes"
         reader.problem(
             lineno,
             result.stop_at + 1,
             "",
-            f"an empty word ({rest.split()[0] if rest.split() else rest!r}) ends sbatch's "
-            "reading of "
-            "this line" + (": the rest of the line is ignored" if after.words else ""),
-            "remove the empty quotes",
+            message,
+            hint,
             "line-cut",
             foreign=True,
         )
+
+
+def _empty_word_end(line: str, start: int) -> int:
+    """Where the empty word at ``start`` (``""``, ``''``, a lone backslash) ends."""
+    i = start
+    while i < len(line):
+        char = line[i]
+        if char in "\"'":
+            close = line.find(char, i + 1)
+            i = len(line) if close < 0 else close + 1
+        elif char == "\\":
+            return i + 1
+        else:
+            break
+    return i
 
 
 def _het_separator(
@@ -815,20 +877,64 @@ def _het_separator(
     return _HETJOB.sub(lambda m: " " * len(m.group()), line)
 
 
-def _report_lookalikes(reader: _Reader, lookalikes: list[tuple[int, bool]]) -> None:
+def _one_edit(word: str, target: str) -> bool:
+    """``word`` is ``target`` with one letter changed, added or left out."""
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    if len(word) == len(target):
+        return sum(a != b for a, b in zip(word, target, strict=True)) == 1
+    short, long = sorted((word, target), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _lookalike(match: re.Match[str], line: str) -> tuple[str, str] | None:
+    """``(why sbatch reads the line as a comment, the directive it looks like)`` for a
+    header line :data:`_LOOKS_LIKE` matched, or ``None`` for an ordinary comment.
+
+    An option must follow the word, so prose that mentions SBATCH is not taken for a
+    directive; a lower-case ``# sbatch --array=...`` (with a blank after the ``#``) is
+    taken for a usage line and left alone."""
+    if match.group("indent") is not None:
+        return "it is indented, and sbatch reads only lines that start with #SBATCH", line.lstrip(
+            _BLANKS
+        )
+    hashes, gap, word, rest = match.group("hashes", "gap", "word", "rest")
+    directive = "#SBATCH" + rest.rstrip(C_SPACE)
+    written = f"{hashes}{gap}{word}"
+    if word == "SBATCH":  # (#SBATCH itself is a directive line, read before this)
+        how = "more than one #" if len(hashes) > 1 else "a blank after the #"
+        return (
+            f"'{written}' has {how}, and sbatch reads only lines that start with #SBATCH: "
+            "a comment to sbatch (the usual way to disable a directive)",
+            directive,
+        )
+    upper = word.upper()
+    if upper == "SBATCH":
+        if gap:
+            return None
+        return (
+            f"'{written}': only #SBATCH in capitals starts a directive, so sbatch reads the "
+            "line as a comment",
+            directive,
+        )
+    if sorted(upper) == sorted("SBATCH") or _one_edit(upper, "SBATCH"):
+        return (
+            f"'{written}' is not #SBATCH (a typo?), so sbatch reads the line as a comment",
+            directive,
+        )
+    return None
+
+
+def _report_lookalikes(reader: _Reader, lookalikes: list[tuple[int, str, str]]) -> None:
     """Header lines that look like directives but are comments to sbatch, as
-    ``(line number, indented)``."""
-    for lineno, indented in lookalikes:
-        if indented:
-            why = "it is indented, so sbatch reads it as a comment"
-        else:
-            why = "only '#SBATCH' in capitals counts, so sbatch reads it as a comment"
+    ``(line number, why, the directive it looks like)``."""
+    for lineno, why, directive in lookalikes:
         reader.problem(
             lineno,
             1,
             "",
             f"not a directive: {why}",
-            "#SBATCH at the very start of the line",
+            f"{directive} at the very start of the line, if it should apply",
             "ignored-directive",
             foreign=True,
         )

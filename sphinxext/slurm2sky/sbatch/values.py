@@ -93,6 +93,13 @@ _LONG_MAX = 2**63 - 1
 _LONG_MIN = -(2**63)
 
 
+def _overflows(text: str, end: int) -> bool:
+    """The digits of ``text`` before ``end`` (read by :func:`_strtol`) exceed a C
+    ``long``, where strtol(3) clamps and reports ``ERANGE``."""
+    digits = text[:end].lstrip(C_SPACE).lstrip("+-").lstrip("0")
+    return len(digits) > 19 or int(digits or "0") > _LONG_MAX
+
+
 def _digits(text: str) -> int:
     """A string of ASCII digits as C reads it into a 64-bit ``long``: clamped to
     ``LONG_MAX`` (strtol(3) on overflow), so any number of digits is read, without
@@ -218,6 +225,13 @@ def parse_memory(value: str) -> int:
         raise ValueProblem(f"invalid memory size {value!r}: no number", _MEMORY_HINT)
     if number < 0:
         raise ValueProblem(f"invalid memory size {value!r}: negative", _MEMORY_HINT)
+    if number == _LONG_MAX and _overflows(value, end):
+        # strtoll overflows (ERANGE): str_to_mbytes gives NO_VAL64, an invalid size
+        raise ValueProblem(
+            f"invalid memory size {value!r}: the number is larger than sbatch can read "
+            f"({_LONG_MAX} at most)",
+            _MEMORY_HINT,
+        )
     suffix = value[end:]
     if not suffix:
         return number
@@ -232,6 +246,13 @@ def parse_memory(value: str) -> int:
         raise ValueProblem(f"invalid memory size {value!r}: {reason}", _MEMORY_HINT)
     if unit == -1:
         return (number + 1023) // 1024
+    if number * unit > _LONG_MAX:
+        # str_to_mbytes multiplies a C long long: past 2^63 the count wraps around
+        raise ValueProblem(
+            f"invalid memory size {value!r}: {number}{suffix[0]} is more MiB than sbatch's "
+            "64-bit count holds (it would wrap around to a meaningless amount)",
+            _MEMORY_HINT,
+        )
     return number * unit
 
 
@@ -364,11 +385,34 @@ _GRES_HINT = (
 )
 
 
+#: ``ULLONG_MAX``: what ``strtoull`` returns on overflow, which Slurm refuses as a count.
+_ULLONG_MAX = 2**64 - 1
+
+
 def _count(text: str) -> int | None:
+    """A GRES/GPU count (``4``, ``2k``) as Slurm reads it (``gres.c``: ``strtoull``, a
+    count that overflows it is invalid, then the ``k/m/g/t/p`` factor in 64 bits), or
+    ``None`` when ``text`` is not a count (a type name). Raises :class:`ValueProblem`
+    for a count beyond 64 bits."""
     match = _COUNT.match(text)
     if not match:
         return None
-    return _digits(match[1]) * _COUNT_FACTORS[match[2].lower()]
+    digits = match[1].lstrip("0")
+    factor = _COUNT_FACTORS[match[2].lower()]
+    if len(digits) > 20 or int(digits or "0") >= _ULLONG_MAX:
+        raise ValueProblem(
+            f"invalid count {text!r}: larger than Slurm reads (a 64-bit count; it refuses "
+            "the request as an invalid GRES specification)",
+            "a count such as 4",
+        )
+    count = int(digits or "0") * factor
+    if count > _ULLONG_MAX:
+        raise ValueProblem(
+            f"invalid count {text!r}: with its {match[2]} factor it is more than Slurm's "
+            "64-bit count holds (it would wrap around to a meaningless count)",
+            "a count such as 4",
+        )
+    return count
 
 
 def _check_name(word: str, what: str, value: str, hint: str) -> None:
