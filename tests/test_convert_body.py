@@ -102,3 +102,44 @@ def test_bytes_that_are_not_utf8_are_replaced_and_said() -> None:
     (note,) = notes(c, "encoding")
     assert (note.line, note.loses_meaning) == (2, True)
     assert note.message.startswith("column 15 holds the byte 0xE9")
+
+
+def _body(text: str, nodes: int = 2):
+    from slurm2sky._body import BodyContext, convert_body
+
+    context = BodyContext(
+        body_line=2,
+        nodes=nodes,
+        tasks_per_node=1,
+        ntasks=None,
+        gpus_per_task=None,
+        slurm_infra=False,
+        values={},
+        module_rule=lambda name: None,
+        mpi_module=lambda name: False,
+    )
+    return convert_body(text, context)
+
+
+def test_step_images_are_reported_one_by_one() -> None:
+    """The first image is the one image_id can take; a variable's, or other steps'
+    images, are said to be lost (convert.py reads BodyResult.images likewise)."""
+    result = _body(
+        "srun --container-image=nvcr.io#nvidia/pytorch:24.01-py3 python a.py\n"
+        "srun --container-image=ubuntu:22.04 python b.py\n"
+        'srun --container-image="${docker_image}" python c.py\n'
+    )
+    assert result.images == [
+        (2, "nvcr.io#nvidia/pytorch:24.01-py3"),
+        (3, "ubuntu:22.04"),
+        (4, "${docker_image}"),
+    ]
+    first, others = [f for f in result.findings if f.kind == "container"]
+    assert not first.loses_meaning and "(nvcr.io#nvidia/pytorch:24.01-py3)" in first.message
+    assert others.loses_meaning and others.line == 3
+    assert (
+        "ubuntu:22.04 (line 3)" in others.message and "${docker_image} (line 4)" in others.message
+    )
+    (variable,) = [f for f in _body('srun --container-image="$IMG" x\n').findings]
+    assert variable.loses_meaning and "through a variable" in variable.message
+    assert "image_id is not set" in variable.message

@@ -4,10 +4,14 @@ was started where, with which ranks and addresses."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from convert_helpers import BASH, conv, notes, simulate
+from corpus import corpus, needs_corpus
+from slurm2sky.convert import convert
+from slurm2sky.sbatch import parse_script
 from slurm2sky.validate import validate_data
 
 pytestmark = pytest.mark.skipif(BASH is None, reason="bash is needed to run the converted run")
@@ -244,3 +248,411 @@ def test_values_each_node_computes_are_noted() -> None:
     )
     (note,) = notes(c, "per-node-value")
     assert note.loses_meaning and "MASTER_PORT" in note.message
+
+
+# -- environment creation, setup and run --------------------------------------------------
+
+
+def _stub(tmp_path: Path, name: str, script: str) -> None:
+    """A program of the simulated nodes (see simulate: bin is on their PATH)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / name).write_text("#!/bin/bash\n" + script)
+    (bin_dir / name).chmod(0o755)
+
+
+def setup_then_run(c, tmp_path: Path, **kw: object):
+    """SkyPilot's order on each node: setup, then run (both in ~/sky_workdir)."""
+    nodes = c.task.get("num_nodes", 1)
+    results = []
+    for field in ("setup", "run"):
+        if c.task.get(field):
+            _, done = simulate(c.task[field], nodes, tmp_path=tmp_path, **kw)
+            results.append(done)
+    return results
+
+
+def test_creation_after_commands_that_prepare_its_files_stays_in_run(tmp_path: Path) -> None:
+    """Setup runs before run: creation that needs what earlier work made stays in run."""
+    _stub(tmp_path, "git", 'mkdir -p "${2##*/}" && touch "${2##*/}/setup.py"\n')
+    _stub(tmp_path, "wget", "echo numpy > requirements.txt\n")
+    _stub(
+        tmp_path,
+        "pip",
+        '[ "$2" = -e ] && { [ -f setup.py ] || exit 3; }\n'
+        '[ "$2" = -r ] && { [ -f "$3" ] || exit 4; }\n'
+        'echo "pip $*" >> "$HOME/pip.log"\n',
+    )
+    _stub(
+        tmp_path,
+        "python",
+        '[ "$1 $2" = "-m venv" ] && mkdir -p "$3/bin" && echo : > "$3/bin/activate"\n'
+        'echo "python $*" >> "$HOME/python.log"\n',
+    )
+    c = conv(
+        "#SBATCH -N 1\nset -e\n"
+        "git clone https://example.org/y\n"  # line 4
+        "cd y\n"
+        "python -m venv .venv\n"  # line 6
+        "source .venv/bin/activate\n"
+        "pip install -e .\n"
+        "wget https://example.org/requirements.txt\n"
+        "pip install -r requirements.txt\n"
+        "python train.py\n"
+    )
+    assert "setup" not in c.task  # nothing can go before git clone
+    (note,) = notes(c, "setup")
+    assert note.line == 6 and "stays in run" in note.message and "line 4" in note.message
+    for done in setup_then_run(c, tmp_path, programs=()):
+        assert [p.returncode for p in done] == [0], done[0].stderr
+    assert (tmp_path / "node0" / "pip.log").read_text() == (
+        "pip install -e .\npip install -r requirements.txt\n"
+    )
+
+
+def test_creation_moves_to_setup_past_commands_that_change_nothing(tmp_path: Path) -> None:
+    c = conv(
+        "#SBATCH -N 2\n"
+        "export X=1\n"
+        'echo "start $(date)"\n'
+        "nvidia-smi\n"
+        "mkdir -p envs\n"
+        "cd envs\n"
+        "python -m venv v\n"  # line 8
+        "source v/bin/activate\n"
+        "pip install torch\n"
+        "cp -r /data/x .\n"  # line 11: from here on, creation stays in run
+        "pip install -r x/requirements.txt\n"  # line 12
+        "python train.py\n"
+    )
+    assert c.task["setup"] == (
+        "export X=1\nmkdir -p envs\ncd envs\npython -m venv v\nsource v/bin/activate\n"
+        "pip install torch\n"
+    )
+    moved, kept = notes(c, "setup")
+    assert moved.line == 8 and "moves to setup" in moved.message
+    assert kept.line == 12 and "line 11" in kept.message and "on every node" in kept.message
+    assert "pip install -r x/requirements.txt" in c.task["run"]
+
+
+def test_an_assignment_with_side_effects_keeps_creation_in_run() -> None:
+    c = conv(
+        "#SBATCH -N 1\nRUN=$(curl -s -X POST https://example.org/runs)\n"
+        "python -m venv env_$RUN\nsource env_$RUN/bin/activate\npython x.py\n"
+    )
+    assert "setup" not in c.task
+    assert "python -m venv env_$RUN" in c.task["run"]
+
+
+# -- job steps ------------------------------------------------------------------------------
+
+
+def test_a_one_task_per_node_step_gets_its_own_task_variables(tmp_path: Path) -> None:
+    """sbatch-spec §9: a step's tasks count from 0, and SLURM_NTASKS is the step's."""
+    _, started, _ = run_on_nodes(
+        "#SBATCH -N 3 --ntasks-per-node=4\n"
+        "srun -N 3 -n 3 bash -c "
+        "'torchrun --node_rank=$SLURM_PROCID --nnodes=$SLURM_NTASKS train.py'\n",
+        tmp_path,
+    )
+    assert sorted((s.node, s.args) for s in started) == [
+        (0, "--node_rank=0 --nnodes=3 train.py"),
+        (1, "--node_rank=1 --nnodes=3 train.py"),
+        (2, "--node_rank=2 --nnodes=3 train.py"),
+    ]
+
+
+def test_a_function_that_starts_a_step_is_a_step_where_it_is_called(tmp_path: Path) -> None:
+    _, started, _ = run_on_nodes(
+        '#SBATCH -N 2\nlaunch() {\n  srun torchrun --nnodes 2 "$1"\n}\nlaunch cfg1.yaml\n',
+        tmp_path,
+    )
+    assert sorted((s.node, s.args) for s in started) == [
+        (0, "--nnodes 2 cfg1.yaml"),
+        (1, "--nnodes 2 cfg1.yaml"),
+    ]
+
+
+def test_steps_launched_per_node_by_a_function_with_options_in_an_array(tmp_path: Path) -> None:
+    """Corpus 01562: srun options in an array, a function that runs srun -w $NODE."""
+    c, started, _ = run_on_nodes(
+        """\
+#SBATCH --nodes=2 --ntasks-per-node=1
+: "${IMAGE:=nvcr.io#nvidia/pytorch:24.01-py3}"
+declare -a ARGS=(
+    --container-image $IMAGE
+    --container-mounts /fsx:/fsx
+)
+NODES=( $( scontrol show hostnames $SLURM_JOB_NODELIST ) )
+srun -l "${ARGS[@]}" python -c "print(1)"
+function run_compose() {
+    srun --nodelist=${NODE} --ntasks=1 -l "${ARGS[@]}" composer \\
+        --node_rank ${NODE_RANK}
+}
+for (( NODE_RANK=1; NODE_RANK<2; NODE_RANK++ ))
+do
+    NODE=${NODES[$NODE_RANK]}
+    run_compose &
+done
+NODE_RANK=0
+NODE=${NODES[0]}
+run_compose
+wait
+""",
+        tmp_path,
+        programs=("python", "composer"),
+    )
+    assert sorted((s.program, s.node, s.args) for s in started) == [
+        ("composer", 0, "--node_rank 0"),
+        ("composer", 1, "--node_rank 1"),
+        ("python", 0, "-c print(1)"),
+        ("python", 1, "-c print(1)"),
+    ]
+    assert not notes(c, "not-converted")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ['SRUN="srun --mpi=pmi2"', "$SRUN ./namd2 in.namd"],
+        ['SRUN="srun --mpi=pmi2"', "${SRUN} ./namd2 in.namd > out.log"],
+        ["if true; then", '  SRUN="srun --mpi=pmi2"', "fi", "${SRUN} ./namd2 in.namd"],
+        ['OPTS="--mpi=pmi2 -n 8"', "srun $OPTS ./namd2 in.namd"],
+    ],
+)
+def test_srun_in_a_variable_is_read_with_the_variable_value(
+    lines: list[str], tmp_path: Path
+) -> None:
+    """Corpus 00136, 00138, 00257: srun and its options in variables."""
+    c, started, _ = run_on_nodes(
+        "#SBATCH -N 2 --ntasks-per-node=4\n" + "\n".join(lines) + "\n", tmp_path
+    )
+    assert [(s.program, s.node, s.args) for s in started] == [
+        ("mpirun", 0, "-np 8 ./namd2 in.namd")
+    ]
+    assert notes(c, "mpi") and not notes(c, "not-converted")
+
+
+@pytest.mark.parametrize(
+    ("lines", "line"),
+    [
+        (['if [ "$A" ]; then SRUN="srun -N 1"; else SRUN="srun -N 2"; fi', "$SRUN prog"], 4),
+        (["source site.sh", 'srun -l "${ARGS[@]}" prog'], 4),
+        (["srun $SRUN_ARGS prog"], 3),
+        (["x=$(srun hostname | sort)", 'echo "$x"'], 3),
+        (["y=`srun hostname`"], 3),
+        (["bash -c 'srun prog'"], 3),
+    ],
+)
+def test_srun_the_converter_cannot_read_is_noted_and_srun_is_defined(
+    lines: list[str], line: int, tmp_path: Path
+) -> None:
+    c = conv("#SBATCH -N 2\n" + "\n".join(lines) + "\n")
+    (note,) = notes(c, "not-converted")
+    assert note.line == line and note.loses_meaning
+    run = c.task["run"]
+    assert "\nsrun() {" in "\n" + run or not re.search(r"\bsrun\b", run)
+    _, done = simulate(c.task["run"], 2, tmp_path=tmp_path, env={"A": "1"})
+    assert all("srun: command not found" not in p.stderr for p in done)
+
+
+def test_a_substituted_step_is_read_like_any_other(tmp_path: Path) -> None:
+    c = conv("#SBATCH -n 3\nx=$(srun -n 2 bash -c 'echo $SLURM_PROCID' | sort)\necho $x\n")
+    _, done = simulate(c.task["run"], tmp_path=tmp_path)
+    assert done[0].stdout == "0 1\n"
+    assert not notes(c, "not-converted")  # one node: the substitution sees every task
+
+
+def test_a_step_on_named_hosts_runs_on_the_first_nodes(tmp_path: Path) -> None:
+    c, started, _ = run_on_nodes(
+        "#SBATCH -N 3\nsrun --nodelist=node01 -n 1 python g.py\n"
+        "srun -w node[02-03] --ntasks-per-node=1 python h.py\n",
+        tmp_path,
+    )
+    assert sorted((s.node, s.args) for s in started) == [(0, "g.py"), (0, "h.py"), (1, "h.py")]
+    first, second = notes(c, "approximation")
+    assert first.loses_meaning and "first node" in first.message
+    assert "first 2 nodes" in second.message
+
+
+def test_a_literal_hostlist_is_expanded(tmp_path: Path) -> None:
+    c, _, done = run_on_nodes(
+        '#SBATCH -N 2\nH=$(scontrol show hostnames "node[01-03],gpu7")\necho $H\n', tmp_path
+    )
+    assert done[0].stdout == "node01 node02 node03 gpu7\n"
+    (note,) = [n for n in notes(c, "rewritten") if "node[01-03]" in n.message]
+    assert note.loses_meaning and "SKYPILOT_NODE_IPS" in note.message
+
+
+# -- every node, head node ------------------------------------------------------------------
+
+
+def test_dot_and_default_assignments_run_on_every_node(tmp_path: Path) -> None:
+    for rank in range(2):
+        workdir = tmp_path / f"node{rank}" / "sky_workdir"
+        workdir.mkdir(parents=True)
+        (workdir / "env.sh").write_text("export FOO=bar\n")
+    _, started, _ = run_on_nodes(
+        '#SBATCH -N 2\n. ./env.sh\n: "${IMAGE:=default}"\nsrun python "$FOO" "$IMAGE"\n',
+        tmp_path,
+    )
+    assert sorted((s.node, s.args) for s in started) == [(0, "bar default"), (1, "bar default")]
+
+
+def test_random_agrees_across_nodes_after_head_only_draws(tmp_path: Path) -> None:
+    c, started, _ = run_on_nodes(
+        "#SBATCH -N 3\n"
+        'echo "tag $RANDOM $RANDOM"\n'
+        "export MASTER_PORT=$((10000 + RANDOM % 20000))\n"
+        "srun python train.py --port $MASTER_PORT\n",
+        tmp_path,
+    )
+    assert len(started) == 3 and len({s.args for s in started}) == 1
+    (note,) = [n for n in notes(c, "approximation") if "$RANDOM" in n.message]
+    assert "seeded again" in note.message
+
+
+def test_blank_lines_in_heredocs_and_quotes_are_kept(tmp_path: Path) -> None:
+    text = "a\n\n\n\nb"
+    c, _, done = run_on_nodes(
+        f"#SBATCH -N 2\ncat > cfg <<EOF\n{text}\nEOF\n\n\n\n"
+        f'echo "{text}"\nmodule load gcc\n\n\n\nsrun python x.py\n',
+        tmp_path,
+    )
+    assert (tmp_path / "node0" / "sky_workdir" / "cfg").read_text() == text + "\n"
+    assert done[0].stdout == text + "\n"
+    assert "\n\n\n" not in c.task["run"].replace(text, "")  # elsewhere, one blank line at most
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_an_unterminated_heredoc_is_closed_before_what_run_adds(nodes: int, tmp_path: Path) -> None:
+    _, _, done = run_on_nodes(
+        f"#SBATCH -N {nodes}\nsrun python x.py\ncat > notes.txt <<EOF\nline 1\n\nline 3\n",
+        tmp_path,
+    )
+    assert (tmp_path / "node0" / "sky_workdir" / "notes.txt").read_text() == "line 1\n\nline 3\n"
+    assert all("warning" not in p.stderr for p in done)
+
+
+# -- notes ----------------------------------------------------------------------------------
+
+
+def test_assignments_that_run_a_command_on_every_node_are_noted() -> None:
+    c = conv(
+        "#SBATCH -N 2\n"
+        "RESULT=$(python preprocess.py --download)\n"  # line 3
+        "export RUN_ID=$(curl -s -X POST https://example.org/runs)\n"
+        "STAMP=$(date +%s)\n"
+        "OUT=`python make_outdir.py`\n"
+        "NAME=$(basename $PWD)\n"  # pure: no note
+        "K=$(echo $NAME | tr a-z A-Z | cut -c1-3)\n"
+        "CONDA=$(conda info --base)\n"
+        "head=$(scontrol show hostnames | head -n 1)\n"
+        'date > started.txt; LOG="$(pwd)/log"\n'  # head-only statement: no note
+        "f() { local t=$(date); }\n"  # a function body: no note
+        "srun python train.py\n"
+    )
+    found = notes(c, "per-node-value")
+    assert [(n.line, n.message.split("=")[0]) for n in found] == [
+        (3, "RESULT"),
+        (4, "RUN_ID"),
+        (5, "STAMP"),
+        (6, "OUT"),
+    ]
+    assert all(n.loses_meaning and "every node" in n.message for n in found)
+    assert "$(python preprocess.py --download)" in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("line", "use"),
+    [
+        ('python train.py --cfg $1 "$@"', "$1"),
+        ('for a in "$@"; do echo $a; done', "$@"),
+        ('[ $# -gt 0 ] && echo "${1:-none}"', "$#"),
+        ("echo ${2}", "${2}"),
+    ],
+)
+def test_the_script_arguments_are_noted(line: str, use: str) -> None:
+    c = conv(f"#SBATCH -N 1\nmodule load x\n{line}\n")
+    (note,) = [n for n in notes(c, "not-converted") if "arguments" in n.message]
+    assert note.line == 4 and note.loses_meaning and f"({use})" in note.message
+    assert "envs" in note.message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "awk '{print $1}' data.txt",
+        'awk "{print \\$1}" data.txt',
+        "x=\"$(awk '{print $2}' f)\"",
+        "# usage: job.sh $1",
+        "n=${#ARRAY[@]}",
+        'f() { echo "$1"; }',
+        "echo $0 $$",
+    ],
+)
+def test_what_is_not_a_script_argument_is_not_noted(line: str) -> None:
+    c = conv(f"#SBATCH -N 1\n{line}\n")
+    assert not [n for n in notes(c, "not-converted") if "arguments" in n.message]
+
+
+def test_the_node_local_scratch_is_not_called_a_shared_file_system() -> None:
+    c = conv("#SBATCH -N 1\ncp data $SLURM_TMPDIR/\ncd /scratch/me\nsource /cvmfs/x/setup.sh\n")
+    local, shared, software = notes(c, "cluster-path")
+    assert local.line == 3 and "local disk" in local.message and "shared" not in local.message
+    assert shared.line == 4 and "shared file systems (/scratch" in shared.message
+    assert software.line == 5 and "software installed on the cluster" in software.message
+
+
+@pytest.mark.parametrize(
+    ("lines", "warned"),
+    [
+        (["conda activate finalProject", "pip install tqdm"], True),  # corpus 00252
+        (["source .venv/bin/activate", "pip install -r req.txt"], True),
+        (["python -m venv .venv", "source .venv/bin/activate"], False),
+        (["conda env create -f env.yml", "conda activate proj"], False),
+        (["conda activate base"], False),
+    ],
+)
+def test_activating_an_environment_the_script_never_creates_is_a_warning(
+    lines: list[str], warned: bool
+) -> None:
+    c = conv("#SBATCH -N 1\n" + "\n".join(lines) + "\npython x.py\n")
+    assert bool(notes(c, "environment")) == warned
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "check_status $? 'srun'",
+        'export LAUNCHER="srun"',
+        "if command -v srun; then echo yes; fi",
+        'SRUN_PATH="$(which srun)"',
+        '[ "$MPI" = srun ] && echo slurm',
+        'echo "running srun now"',
+        "killall srun",
+    ],
+)
+def test_the_word_srun_that_runs_nothing_is_not_noted(line: str) -> None:
+    c = conv(f"#SBATCH -N 2\n{line}\nsrun python x.py\n")
+    assert not notes(c, "not-converted")
+
+
+@needs_corpus
+def test_run_defines_srun_wherever_it_keeps_a_step_that_runs_srun() -> None:
+    """Over the dev corpus: a command of run that runs srun (after wrappers such as
+    nohup or time, also inside command substitutions) is always backed by run's srun
+    function."""
+    from slurm2sky._shell import WRAPPER_WORDS, scan
+
+    for name, text in corpus():
+        c = convert(parse_script(text, path=name))
+        run = c.task.get("run", "")
+        if "srun" not in run or "\nsrun() {" in "\n" + run:
+            continue
+        for statement in scan(run, guide=True):
+            for command in statement.commands():
+                words = [w for w, _, _ in command.words[command.name_index() :]]
+                while len(words) > 1 and words[0].rsplit("/", 1)[-1] in WRAPPER_WORDS:
+                    words = words[1:]
+                assert not words or words[0].rsplit("/", 1)[-1] != "srun", (name, words)

@@ -124,3 +124,51 @@ def test_lines_read_closely_or_not_give_the_same_commands(lines: list[str]) -> N
                 (closely,) = _shell.scan(line, frozenset(), True)
                 for command in closely.commands():
                     assert command.name not in _ONE_NODE_SPECIAL, line
+
+
+def test_the_functions_a_line_defines_are_recorded() -> None:
+    body = "launch() {\n  srun x\n}\nfunction run_compose() {\n  srun y\n}\nfunction f {\n:\n}\n"
+    defined = [
+        name
+        for statement in _shell.scan(body)
+        for segment in statement.segments
+        for name in segment.functions
+    ]
+    assert defined == ["launch", "run_compose", "f"]
+
+
+@pytest.mark.parametrize(
+    ("body", "open_"),
+    [
+        ("cat <<EOF\na\nEOF\necho", ()),
+        ("cat <<EOF\na\n", ("EOF",)),
+        ("cat <<A <<'B'\na\nA\nb\n", ("B",)),
+        ("cat <<-A <<B\na\n", ("A", "B")),
+    ],
+)
+def test_a_heredoc_the_body_ends_inside_is_recorded(body: str, open_: tuple[str, ...]) -> None:
+    (segment,) = [s for st in _shell.scan(body) for s in st.segments if s.commands][:1]
+    assert segment.heredoc_open == open_
+
+
+@pytest.mark.parametrize("line", [". ./env.sh", ': "${IMAGE:=default}"'])
+def test_dot_and_colon_are_read_closely(line: str) -> None:
+    (statement,) = _shell.scan(line)
+    assert not statement.segments[0].work
+    assert statement.commands()[0].name == line.split()[0]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'sub=$(basename "$(dirname "$(dirname "$(dirname "${m[ID]}")")")")',  # corpus 01723
+        'x="$(a "$(b "$(c "$d")")")"',
+        "y=$(echo $( echo $( echo $(echo 1))))",
+    ],
+)
+def test_substitutions_nested_deeper_close_on_their_line(line: str) -> None:
+    body = f"{line}\nmodule load matlab\nsrun matlab -r x"
+    statements = _shell.scan(body)
+    assert [statement.segments[0].text for statement in statements] == body.split("\n")
+    c = conv(f"#SBATCH -N 1\n{body}")
+    assert "module load" not in c.task["run"] and "srun" not in c.task["run"]

@@ -6,24 +6,39 @@ nodes; SkyPilot runs ``run`` on every node at once (sbatch-spec §8-§9; SkyPilo
 ``SKYPILOT_NODE_RANK``). The body is rewritten so that each node does its share:
 
 * a job step (``srun``) that starts one task on every node becomes its command, run on
-  every node; any other step keeps ``srun``, which ``run`` then defines as a small shell
-  function that starts this node's tasks of the step with their ``SLURM_PROCID``,
-  ``SLURM_LOCALID`` and ``SLURM_NODEID`` (block distribution, as Slurm's default);
+  every node (with the step's own ``SLURM_PROCID``/``SLURM_NTASKS`` where ``run`` sets
+  the job's, which differ); any other step keeps ``srun``, which ``run`` then defines as
+  a small shell function that starts this node's tasks of the step with their
+  ``SLURM_PROCID``, ``SLURM_LOCALID`` and ``SLURM_NODEID`` (block distribution, as
+  Slurm's default); a step on named hosts of the cluster (``--nodelist=node01``) runs on
+  the first nodes instead;
+* srun options and srun itself kept in variables are read with the variables' values
+  (``SRUN="srun --mpi=pmi2"; $SRUN prog``, ``srun "${ARGS[@]}" prog``); a step the
+  converter cannot read (a value it does not know, srun inside another command) keeps
+  ``srun``, with the function defined, and is noted; ``$(srun …)`` is read like any step;
 * an MPI step (``srun --mpi``, or ``srun`` after an MPI module is loaded) becomes
   ``mpirun`` on the head node, with a hostfile of the nodes;
 * with several nodes, statements that only set up the environment (assignments,
-  ``export``, ``source``, ``cd``, ``module``, ``mkdir``, functions, ``wait``, ``sleep``)
-  and statements that start job steps run on every node; everything else runs on the
-  head node only, as in the batch shell;
-* ``scontrol show hostnames`` becomes ``SKYPILOT_NODE_IPS``; the batch host's own address
-  (``$(hostname)``, ``$(hostname -I)``, ``$(ip … addr …)``) assigned on every node becomes
-  the head node's; ``$RANDOM`` is seeded alike on every node; ``ray start --block``
-  loses ``--block`` (the workers would otherwise outlive the job);
+  ``export``, ``source``/``.``, ``:``, ``cd``, ``module``, ``mkdir``, functions, ``wait``,
+  ``sleep``) and statements that start job steps (also calls of functions that do) run
+  on every node; everything else runs on the head node only, as in the batch shell;
+  assignments whose command substitutions run commands that may act or differ per node
+  are noted;
+* ``scontrol show hostnames`` becomes ``SKYPILOT_NODE_IPS`` (a literal hostlist is written
+  out); the batch host's own address (``$(hostname)``, ``$(hostname -I)``,
+  ``$(ip … addr …)``) assigned on every node becomes the head node's; ``$RANDOM`` is
+  seeded alike on every node, and again after head-only lines that draw from it;
+  ``ray start --block`` loses ``--block`` (the workers would otherwise outlive the job);
 * ``module load`` lines are removed (their modules choose an image through the
   ``modules`` table), except on SkyPilot's Slurm infra, where the cluster still has them;
 * environment creation (``conda create``, ``python -m venv``, ``pip install``, …) moves to
-  ``setup``, after the environment statements that precede it; activation stays in
-  ``run``.
+  ``setup``, after the environment statements that precede it, while every statement
+  before it is such, moves too or changes nothing; after any other statement
+  (``git clone``, ``wget``, …), which it may need, it stays in ``run``; activation stays in
+  ``run``;
+* the text is kept as written elsewhere: here-documents and quoted strings (blank lines
+  included); a here-document the body ends inside is closed, so that what ``run`` adds
+  after it stays outside it.
 
 Everything here reads text; nothing is executed.
 """
@@ -43,6 +58,7 @@ from slurm2sky._shell import (
     STATE_COMMANDS,
     WORKLOAD_LAUNCHERS,
     WRAPPER_WORDS,
+    WRAPPERS,
     Command,
     Segment,
     Statement,
@@ -52,7 +68,7 @@ from slurm2sky._shell import (
     unquote,
 )
 from slurm2sky.sbatch import parse_srun
-from slurm2sky.sbatch.values import ValueProblem, parse_export
+from slurm2sky.sbatch.values import ValueProblem, expand_hostlist, hostlist_count, parse_export
 
 __all__ = ["SHIM", "BodyContext", "BodyResult", "Finding", "convert_body", "slurm_variables"]
 
@@ -184,6 +200,12 @@ _CLUSTER_PATH = re.compile(
     r"cluster|share|global|p|pfs|beegfs|home|users|mnt|cvmfs|apps|sw|fsx|castor|eos|orange|"
     r"blue|ocean)/|\$\{?(?:SCRATCH|WORK|PROJECT|STORE|SLURM_TMPDIR)\b"
 )
+#: A character a path continues with (a cluster path is no part of a longer one).
+_PATH_CHARACTER = re.compile(r"[\w.$/:-]")
+#: Node-local scratch the cluster creates for each job (not a shared file system).
+_NODE_LOCAL_PATH = frozenset({"$SLURM_TMPDIR", "${SLURM_TMPDIR"})
+#: Software trees of a cluster (not data).
+_SOFTWARE_PATH = frozenset({"/cvmfs/", "/apps/", "/sw/"})
 _MODULE_INIT = re.compile(r"(?:modules?\.(?:sh|bash)|lmod\.(?:sh|bash)|/init/(?:bash|sh)\b)")
 _IP_QUERY = frozenset({"hostname", "ip", "ifconfig"})
 _CONDA_ENVIRONMENT = frozenset({"activate", "deactivate", "init", "config"})
@@ -281,6 +303,23 @@ def _is_creation(words: Sequence[str]) -> bool:
     return name == "poetry" and rest[:1] == ["install"]
 
 
+def _creates_environment(words: Sequence[str]) -> bool:
+    """Creation (see :func:`_is_creation`) that makes a new environment, rather than
+    installing into one: ``conda create``, ``conda env create``, ``python -m venv``,
+    ``virtualenv``, ``uv venv``, ``uv sync``, ``poetry install``."""
+    name = words[0].rsplit("/", 1)[-1]
+    rest = list(words[1:3])
+    if name in ("conda", "mamba", "micromamba"):
+        return rest[:1] == ["create"] or rest == ["env", "create"]
+    if name in ("pip", "pip3") or re.fullmatch(r"pip3?\.\d+", name):
+        return False
+    if re.fullmatch(r"python[0-9.]*", name):
+        return rest in (["-m", "venv"], ["-m", "virtualenv"])
+    if name == "uv":
+        return rest[:1] in (["venv"], ["sync"])
+    return name in ("virtualenv", "poetry")
+
+
 @dataclass
 class _Edit:
     start: int
@@ -314,10 +353,21 @@ class _Body:
         self.notes_seen: set[str] = set()
         self.pending: list[tuple[Segment, Command]] = []
         self.srun_calls: dict[tuple[str, ...], object] = {}
-        self.track_values = "srun" in body
+        self.track_values = self.srun_text = "srun" in body
         self.lines = body.split("\n")
         self.created = False
         self.activated: tuple[int, str] | None = None
+        #: functions whose body starts job steps (name -> "step", or "mpi" for MPI steps)
+        self.functions: dict[str, str] = {}
+        #: srun options or srun itself in variables: name -> (words, array), or None
+        #: when the value is not known (assigned differently in places)
+        self.known: dict[str, tuple[tuple[str, ...], bool] | None] = {}
+        #: notes about the statement being read that hold only if it runs on every node
+        self.deferred: list[tuple[int, str, str, bool, str]] = []
+        #: the SLURM_* variables the body reads (run sets the job's values of them)
+        self.read: dict[str, int] | None = None
+        #: some empty lines are marked as kept (see :meth:`keep_blank`)
+        self.kept_blank = False
 
     # -- reporting ----------------------------------------------------------------
 
@@ -337,27 +387,64 @@ class _Body:
     # -- the statements -------------------------------------------------------------
 
     def run(self) -> BodyResult:
+        body = self.body
+        extra: set[str] = set()
+        if self.srun_text or "SRUN" in body:
+            # a variable that holds srun is a command word worth reading ($SRUN …)
+            names = set(_SRUN_NAMED.findall(body)) if "SRUN" in body else set()
+            if "=" in body:
+                for match in _SRUN_VALUE.finditer(body):
+                    assigned = _ASSIGNED.search(body, max(0, match.start() - 100), match.start())
+                    if assigned:
+                        names.add(assigned.group(1))
+            for name in names:
+                extra.update((f"${name}", f"${{{name}}}"))
         if self.multi:
-            statements = scan(self.body)
+            if (self.srun_text or "ray" in body) and ("()" in body or "function" in body):
+                # the calls of functions, which may start job steps
+                extra.update(a or b for a, b in _FUNCTION_DEFINITION.findall(body))
+            statements = scan(body, SPECIAL_WORDS | extra if extra else SPECIAL_WORDS)
         else:
             # one node: only the commands the converter rewrites matter (and, when the body
             # creates an environment, those setup repeats before it)
-            creates = _MAY_CREATE.search(self.body) is not None
+            creates = _MAY_CREATE.search(body) is not None
             special = SPECIAL_WORDS if creates else _ONE_NODE_SPECIAL
-            statements = scan(self.body, special, assignments=not (creates or self.track_values))
+            if extra:
+                special = special | extra
+            statements = scan(body, special, assignments=not (creates or self.track_values))
         classes: list[str] = []
         for statement in statements:
             classes.append(self.statement(statement))
         self.setup_and_run(statements, classes)
-        self.wrap_up()
+        self.wrap_up(statements)
         return self.result
 
     def statement(self, statement: Statement) -> str:
         """Rewrite one statement; returns its class: ``blank``, ``env`` (every node),
         ``step`` (starts job steps: every node), ``mpi`` (head), ``create`` (to setup),
-        ``work`` (head)."""
+        ``work`` (head). A function whose body starts job steps makes its calls steps
+        too (or MPI steps, on the head node)."""
         if statement.blank:
             return "blank"
+        kind = self.classify(statement)
+        if self.multi:
+            defines = (
+                [name for segment in statement.segments for name in segment.functions]
+                if statement.compound
+                else ()
+            )
+            if defines and kind in ("step", "mpi"):
+                for name in defines:
+                    self.functions[name] = kind
+            if self.deferred:
+                if kind in ("env", "step", "create") and not defines:
+                    for line, note_kind, message, loses, once in self.deferred:
+                        self.find(line, note_kind, message, loses, once)
+                self.deferred = []
+        return kind
+
+    def classify(self, statement: Statement) -> str:
+        """The class of a statement (see :meth:`statement`), its rewrites recorded."""
         kinds: set[str] = set()
         for segment in statement.segments:
             if segment.blank:
@@ -420,11 +507,17 @@ class _Body:
         if index >= count:
             if self.track_values or self.multi:
                 self.assignment(segment, command)
+                if self.srun_text and "`" in segment.text and "srun" in segment.text:
+                    self.srun_inside(segment, command, -1, "a backquoted substitution")
             return "env"
         raw = words[index][0]
-        if raw in WRAPPER_WORDS:
+        if raw in WRAPPER_WORDS or ("/" in raw and raw.rsplit("/", 1)[-1] in WRAPPER_WORDS):
             # wrappers: exec, time, nohup, env, timeout DURATION, …
-            while index < count - 1 and unquote(words[index][0]) in WRAPPER_WORDS:
+            while (
+                index < count - 1 and unquote(words[index][0]).rsplit("/", 1)[-1] in WRAPPER_WORDS
+            ):
+                if words[index][0] == "command" and words[index + 1][0] in ("-v", "-V"):
+                    return "env"  # a lookup: command -v srun
                 if words[index][0] == "timeout" and index + 2 < count:
                     index += 2
                     continue
@@ -436,7 +529,15 @@ class _Body:
             raw = words[index][0]
         name = unquote(raw) if ("'" in raw or '"' in raw or "\\" in raw) else raw
         base = name.rsplit("/", 1)[-1] if "/" in name else name
+        if self.srun_text and "srun" in segment.text and base not in _NOT_RUNNING_SRUN:
+            self.srun_inside(segment, command, index, f"the arguments of {base}")
         if base not in _INTERESTING:
+            if self.functions and base in self.functions:
+                return self.functions[base]
+            if name[:1] == "$" and self.srun_text:
+                kind = self.srun_variable(segment, command, index)
+                if kind:
+                    return kind
             if base in ENVIRONMENT_COMMANDS and name == base:
                 return "env"
             return "work"
@@ -460,7 +561,7 @@ class _Body:
                 )
             return "env"
         if _is_creation(plain):
-            self.created = True
+            self.created = self.created or _creates_environment(plain)
             return "create"
         if base in WORKLOAD_LAUNCHERS:
             if self.multi:
@@ -539,24 +640,13 @@ class _Body:
         text = segment.text
         if "scontrol" in text and not self.ctx.slurm_infra:
             for match in _SCONTROL_HOSTNAMES.finditer(text):
-                argument = match.group("arg")
-                if argument is None or _NODELIST_ARG.match(argument):
-                    replacement = 'echo "$SKYPILOT_NODE_IPS"'
-                else:
-                    replacement = f"echo {argument.strip()} | tr , '\\n'"
-                self.edit(segment, match.start(), match.end(), replacement)
-                self.find(
-                    self.line(segment, match.start()),
-                    "rewritten",
-                    "scontrol show hostnames becomes the node IPs in SKYPILOT_NODE_IPS (one "
-                    "per line, head node first), which every node can reach.",
-                    False,
-                    once="scontrol",
-                )
+                self.scontrol_hostnames(segment, match)
         if "srun" in text and "$(" in text:
             for start, end, inner in substitutions(text):
-                if re.match(r"\s*srun\s", inner):
-                    self.substituted_srun(segment, start, end, inner)
+                if re.match(r"\s*srun\s", inner) and not self.substituted_srun(
+                    segment, start, end, inner
+                ):
+                    self.substituted_step(segment, start, inner)
         if not self.ctx.slurm_infra and "m" in text and _MODULE_SUBSTITUTION.search(text):
             self.find(
                 self.line(segment),
@@ -574,10 +664,62 @@ class _Body:
                 "approximation",
                 "$RANDOM is seeded from SKYPILOT_TASK_ID, so every node draws the same "
                 "numbers, as the batch shell drew them once (a port or rendezvous id then "
-                "agrees across the nodes).",
+                "agrees across the nodes); after lines that run on the head node only and "
+                "draw from it, it is seeded again, alike on every node. A draw inside "
+                "$( … ) differs from node to node (bash seeds it anew there).",
                 False,
                 once="random",
             )
+
+    def scontrol_hostnames(self, segment: Segment, match: re.Match[str]) -> None:
+        """``scontrol show hostnames [LIST]``: the node IPs for the job's own node list; a
+        literal hostlist written out; another variable split at its commas."""
+        argument = match.group("arg")
+        line = self.line(segment, match.start())
+        if argument is None or _NODELIST_ARG.match(argument):
+            replacement = 'echo "$SKYPILOT_NODE_IPS"'
+            self.find(
+                line,
+                "rewritten",
+                "scontrol show hostnames becomes the node IPs in SKYPILOT_NODE_IPS (one "
+                "per line, head node first), which every node can reach.",
+                False,
+                once="scontrol",
+            )
+        else:
+            written = argument.strip()
+            hosts = None
+            if "$" not in written and "`" not in written:
+                try:
+                    hosts = expand_hostlist(unquote(written))
+                except ValueProblem:
+                    hosts = None
+            if hosts:
+                shown = " ".join(hosts) if len(hosts) <= 4 else f"{hosts[0]} … {hosts[-1]}"
+                replacement = "printf '%s\\n' " + " ".join(_quoted(h) for h in hosts)
+                self.find(
+                    line,
+                    "rewritten",
+                    f"scontrol show hostnames {written} is written out as the names it "
+                    f"lists ({shown}); those are the cluster's host names, which SkyPilot's "
+                    "nodes do not have (they are the IPs in SKYPILOT_NODE_IPS).",
+                    True,
+                    once=f"scontrol-{written}",
+                )
+            else:
+                replacement = f"echo {written} | tr , '\\n'"
+                self.find(
+                    line,
+                    "rewritten",
+                    f"scontrol show hostnames {written}: SkyPilot's nodes have no scontrol, "
+                    f"so {written} is split at its commas; a hostlist with brackets "
+                    "(node[01-04]) in it is not expanded, and host names of the cluster "
+                    "are no names of SkyPilot's nodes (those are the IPs in "
+                    "SKYPILOT_NODE_IPS).",
+                    False,
+                    once=f"scontrol-{written}",
+                )
+        self.edit(segment, match.start(), match.end(), replacement)
 
     def assignment(self, segment: Segment, command: Command, first: int = 0) -> None:
         """Assignments (alone, or after ``export``/``declare``): record simple values for
@@ -588,7 +730,11 @@ class _Body:
                 continue
             name, _, value = word.partition("=")
             if name.endswith("+"):
+                if name[:-1] in self.known:
+                    self.known[name[:-1]] = None
                 continue
+            if self.track_values:
+                self.remember(name, value, command.depth)
             plain = unquote(value)
             if re.fullmatch(r"[0-9]+", plain):
                 self.ctx.values[name] = plain
@@ -616,22 +762,143 @@ class _Body:
                         False,
                         once=f"address-{name}",
                     )
-            if self.multi and (
-                "$$" in value
-                or (
-                    "$(" in value
-                    and any(_PER_NODE.search(inner) for _, _, inner in substitutions(value))
+            if self.multi and ("$" in value or "`" in value):
+                why = _node_dependent(value)
+                if why is None:
+                    continue
+                if why:
+                    message = (
+                        f"{name}={why} now runs on every node, where the batch shell ran it "
+                        "once: what it does (a download, "
+                        "a POST, a directory made) happens once per node, and the nodes may "
+                        "get different values (a time, a file only one node has). Compute "
+                        "it before launching and pass it in envs, make it deterministic "
+                        "(from $SKYPILOT_TASK_ID), or run it on the head node only "
+                        '(if [ "$SKYPILOT_NODE_RANK" = 0 ]) if only that node needs it.'
+                    )
+                else:
+                    message = (
+                        f"{name} is computed on each node and may differ between them (the "
+                        "batch shell computed it once): give it a fixed value if the nodes "
+                        "must agree on it (a port, a run name)."
+                    )
+                self.deferred.append(
+                    (self.line(segment, start), "per-node-value", message, True, f"per-node-{name}")
                 )
-            ):
+
+    def remember(self, name: str, value: str, depth: int) -> None:
+        """Record the value of a variable that holds srun options or srun itself
+        (``SRUN_ARGS="-N 1 --mpi=pmi2"``, ``ARGS=(--container-image x)``,
+        ``SRUN="srun --mpi=pmi2"``), which :meth:`expansion` then reads."""
+        if value[:1] != "(" and "-" not in value and "srun" not in value:
+            if name in self.known:
+                self.known[name] = None  # it holds something else now
+            return
+        if value[:1] == "(":
+            from slurm2sky._shell import _tokens
+
+            tokens, _ = _tokens(value[1:-1] if value.endswith(")") else value[1:])
+            words = tuple(text for kind, text, _, _ in tokens if kind == "w")
+            array = True
+        else:
+            words = tuple(unquote(value).split())
+            array = False
+        first = unquote(words[0]) if words else ""
+        if not (first[:1] == "-" or first.rsplit("/", 1)[-1] == "srun"):
+            if name in self.known:
+                self.known[name] = None  # it holds something else now
+            return
+        entry = (words, array)
+        if depth and name in self.known and self.known[name] != entry:
+            self.known[name] = None  # set differently in places
+        else:
+            self.known[name] = entry
+
+    def expansion(self, text: str, srun: bool = False) -> tuple[str, ...] | None:
+        """The words a word that expands a variable :meth:`remember` knows stands for
+        (``$ARGS``, ``"${ARGS[@]}"``); srun options only, or (``srun``) srun and its
+        options; ``None`` when the word is no such expansion."""
+        match = _EXPANSION_WORD.fullmatch(text)
+        if match is None:
+            return None
+        value = self.known.get(match.group("n1") or match.group("n2") or "")
+        if not value:
+            return None
+        words, array = value
+        first = unquote(words[0])
+        if (first.rsplit("/", 1)[-1] == "srun") != srun or (not srun and first[:1] != "-"):
+            return None
+        if array and not match.group("all"):
+            return words[:1]  # $ARGS is the first element
+        if not array and match.group("q"):
+            return (" ".join(words),)  # "$X": one word
+        return words
+
+    def srun_variable(self, segment: Segment, command: Command, index: int) -> str | None:
+        """A command word that expands a variable holding srun (``$SRUN prog``): the
+        step read with the variable's value, or noted when the value is not known."""
+        raw = command.words[index][0]
+        expanded = self.expansion(raw, srun=True)
+        if expanded is not None:
+            return self.srun(segment, command, index, expanded[1:])
+        match = _EXPANSION_WORD.fullmatch(raw)
+        if match is None:
+            return None
+        name = match.group("n1") or match.group("n2")
+        if (name in self.known and self.known[name] is None) or "SRUN" in name.upper():
+            return self.unread_srun(
+                segment,
+                self.line(segment, command.words[index][1]),
+                f"{raw} starts a job step with srun, but the converter cannot tell its "
+                "value (it is set in more than one way, or outside the script)",
+            )
+        return None
+
+    def unread_srun(self, segment: Segment, line: int, why: str) -> str:
+        """A job step the converter cannot read: kept, for run's srun function."""
+        self.result.shim = True
+        self.find(
+            line,
+            "not-converted",
+            f"{why}: srun is kept, and run defines it as a function that starts this node's "
+            "share of the tasks and reads only --nodes, --ntasks, --ntasks-per-node, "
+            "--nodelist, --relative and --gpus-per-task in the --name=value form; any "
+            "other option stops it. Write the step's options out on the srun line.",
+            True,
+            once=f"srun-unread-{line}",
+        )
+        return "step"
+
+    def srun_inside(self, segment: Segment, command: Command, index: int, where: str) -> None:
+        """srun in the words of another command (``xargs srun``, ``bash -c "srun …"``,
+        ```srun hostname```): kept, for run's srun function, and noted."""
+        words = command.words
+        for position in range(index + 1, len(words)):
+            text, start, _ = words[position]
+            if "srun" not in text or (is_assignment(text) and "`" not in text):
+                continue
+            if "$(" in text or "`" in text:
+                text = _SRUN_QUERY.sub("", text)
+            plain = unquote(text)
+            # srun to run: a word of its own with its arguments after it (xargs srun
+            # prog), or a command in a string or substitution (bash -c "srun prog")
+            if (plain == "srun" and position < len(words) - 1) or _SRUN_COMMAND.search(plain):
+                line = self.line(segment, start)
+                self.result.shim = True
                 self.find(
-                    self.line(segment, start),
-                    "per-node-value",
-                    f"{name} is computed on each node and may differ between them (the batch "
-                    "shell computed it once): give it a fixed value if the nodes must agree "
-                    "on it (a port, a run name).",
+                    line,
+                    "not-converted",
+                    f"srun in {where} is not read by the converter: run defines srun as "
+                    "a bash function (which bash -c and the shell itself reach, but not "
+                    "xargs or other programs) that starts this node's share of the tasks "
+                    "only (the other nodes run theirs only if they run this line) and "
+                    "reads only --nodes, --ntasks, --ntasks-per-node, --nodelist, "
+                    "--relative and --gpus-per-task in the --name=value form. Write the "
+                    "step as a line of its own.",
                     True,
-                    once=f"per-node-{name}",
+                    once=f"srun-unread-{line}",
                 )
+                return
 
     def remove_command(self, segment: Segment, command: Command) -> None:
         """Take a command out of ``run``: the whole line when it is all the line holds at
@@ -677,11 +944,30 @@ class _Body:
         self.remove_command(segment, command)
         return "removed"
 
-    def srun(self, segment: Segment, command: Command, index: int) -> str:
+    def srun(
+        self, segment: Segment, command: Command, index: int, prefix: Sequence[str] = ()
+    ) -> str:
         """One ``srun`` step: stripped to its command, kept for the ``srun`` function,
-        or turned into ``mpirun``."""
+        or turned into ``mpirun``. ``prefix``: srun's first arguments, from the value of
+        the variable ``words[index]`` expands to (``SRUN="srun --mpi=pmi2"``; ``$SRUN``)."""
         words = command.words
-        argv = tuple(unquote(w) for w, _, _ in words[index + 1 :])
+        # srun's arguments as raw words, with the index in words of the word each comes
+        # from, and whether it comes from the value of a variable the converter knows
+        items: list[tuple[str, int, bool]] | None = None
+        if prefix or self.known:
+            items = [(word, index, True) for word in prefix]
+            for position in range(index + 1, len(words)):
+                text = words[position][0]
+                if "$" in text:
+                    expanded = self.expansion(text)
+                    if expanded is not None:
+                        items.extend((word, position, True) for word in expanded)
+                        continue
+                items.append((text, position, False))
+            written = ["srun", *(text for text, _, _ in items)]
+        else:
+            written = [text for text, _, _ in words[index:]]
+        argv = tuple(unquote(text) for text in written[1:])
         call = self.srun_calls.get(argv)
         if call is None:
             call = self.srun_calls[argv] = parse_srun(argv)
@@ -694,9 +980,40 @@ class _Body:
                 "srun without a command starts nothing here; it is kept as written.",
                 True,
             )
+            self.result.shim = True
             return "step"
-        command_at = index + 1 + len(argv) - len(call.command)
-        command_start = words[command_at][1]
+        tail = ""  # the step's command words that come from a variable, written out
+        if items is None:
+            command_at = index + len(written) - len(call.command)
+            command_start = words[command_at][1]
+        else:
+            first_item = len(items) - len(call.command)
+            _, command_at, from_value = items[first_item]
+            command_start = words[command_at][1]
+            if from_value:
+                # the command starts in a variable's value: written out in its place
+                value = [
+                    text
+                    for text, position, synthetic in items[first_item:]
+                    if synthetic and position == command_at
+                ]
+                if any(_NOT_PLAIN.search(text) for text in value):
+                    return self.unread_srun(
+                        segment,
+                        line,
+                        "this srun step's command is part of the value of "
+                        f"{words[command_at][0]}, which the converter cannot write out",
+                    )
+                tail = " ".join(value)
+                command_start = words[command_at][2]
+        first = words[command_at][0]
+        if not tail and first[:1] in ('"', "$") and _may_hold_options(first):
+            return self.unread_srun(
+                segment,
+                line,
+                f"this srun step's arguments start with {first}, whose value the converter "
+                "cannot see (it may hold srun options)",
+            )
         if (
             self.multi
             and call.command[0].rsplit("/", 1)[-1] == "ray"
@@ -713,9 +1030,7 @@ class _Body:
         if image:
             self.result.images.append((line, image))
         environment = self.step_environment(
-            options.get("export"),
-            _original_word([w for w, _, _ in words[index:]], call, "export"),
-            line,
+            options.get("export"), _original_word(written, call, "export"), line
         )
         if "pty" in options:
             self.find(
@@ -733,7 +1048,7 @@ class _Body:
             resolved = self.resolve(raw)
             if resolved is not None:
                 return resolved
-            return _original_word([w for w, _, _ in words[index:]], call, name) or raw
+            return _original_word(written, call, name) or raw
 
         nodes = value("nodes")
         if nodes is not None and "-" in nodes and nodes.split("-")[0].isdigit():
@@ -742,6 +1057,25 @@ class _Body:
         per_node = value("ntasks-per-node")
         nodelist = value("nodelist")
         relative = value("relative")
+        if nodelist is not None and "$" not in nodelist and "`" not in nodelist:
+            # host names of the cluster: no node here has them, so the step would run nowhere
+            try:
+                hosts = min(hostlist_count(nodelist), self.ctx.nodes)
+            except ValueProblem:
+                hosts = 0
+            if hosts:
+                self.find(
+                    line,
+                    "approximation",
+                    f"srun --nodelist={nodelist} names particular hosts of the cluster, and "
+                    "SkyPilot chooses the nodes itself (named by their IPs, in "
+                    "SKYPILOT_NODE_IPS): the step runs on the first "
+                    + ("node" if hosts == 1 else f"{hosts} nodes")
+                    + " instead.",
+                    True,
+                )
+                nodelist = relative = None
+                nodes = nodes or str(hosts)
         gpus = value("gpus-per-task")
         if gpus is not None and ":" in gpus:
             gpus = gpus.rsplit(":", 1)[-1]
@@ -757,7 +1091,7 @@ class _Body:
                     if total is not None
                     else f"$(( {per_node or self.ctx.tasks_per_node} * {nodes or self.ctx.nodes} ))"
                 )
-                self.edit(segment, start, command_start, f"mpirun -np {count} {environment}")
+                self.edit(segment, start, command_start, f"mpirun -np {count} {environment}{tail}")
                 self.result.hostfile = self.result.hostfile or self.multi
                 self.find(
                     line,
@@ -771,7 +1105,7 @@ class _Body:
                 )
                 return "mpi"
         if self.whole_job_one_task_each(step):
-            self.edit(segment, start, command_start, environment)
+            self.edit(segment, start, command_start, self.step_variables(environment) + tail)
             return "step"
         normalized = []
         for option, text in (
@@ -786,9 +1120,34 @@ class _Body:
                 normalized.append(f"--{option}={text}")
         if ntasks is None and per_node is None:
             normalized.append(f"--ntasks-per-node={self.ctx.tasks_per_node}")
-        self.edit(segment, start, command_start, "srun " + " ".join(normalized) + " " + environment)
+        self.edit(
+            segment,
+            start,
+            command_start,
+            "srun " + " ".join(normalized) + " " + environment + tail,
+        )
         self.result.shim = True
         return "step"
+
+    def step_variables(self, environment: str) -> str:
+        """The prefix of a step that starts one task on every node, run as its command:
+        ``environment`` (see :meth:`step_environment`), and the step's own ``SLURM_PROCID``,
+        ``SLURM_NTASKS`` and ``SLURM_NPROCS`` where run sets the job's, which differ (more
+        than one task per node: sbatch-spec §9, a step's tasks count from 0)."""
+        if self.read is None:
+            self.read = slurm_variables(self.body)
+        nodes = str(self.ctx.nodes)
+        assignments = []
+        if self.ctx.tasks_per_node != 1 and "SLURM_PROCID" in self.read:
+            assignments.append("SLURM_PROCID=$SKYPILOT_NODE_RANK")
+        if self.ctx.values.get("SLURM_NTASKS") != nodes:  # also where the job has none
+            assignments.extend(
+                f"{name}={nodes}" for name in ("SLURM_NTASKS", "SLURM_NPROCS") if name in self.read
+            )
+        if not assignments:
+            return environment
+        rest = environment[4:] if environment.startswith("env ") else environment
+        return "env " + " ".join(assignments) + " " + rest
 
     def step_environment(self, export: str | None, written: str | None, line: int) -> str:
         """``srun --export``'s assignments as an ``env`` prefix for the step's command
@@ -888,9 +1247,41 @@ class _Body:
             return step.per_node == "1"
         return self.ctx.tasks_per_node == 1
 
-    def substituted_srun(self, segment: Segment, begin: int, end: int, inner: str) -> None:
+    def substituted_step(self, segment: Segment, begin: int, inner: str) -> None:
+        """``$(srun … | …)``: the step read as any other; with several nodes, the
+        substitution holds only the output of the tasks on the node that runs it."""
+        from slurm2sky._shell import _tokens
+
+        tokens, _ = _tokens(inner)
+        offset = begin + 2
+        words: list[tuple[str, int, int]] = []
+        operand = False
+        for kind, value, start, end in tokens:
+            if kind == "o":
+                break
+            if kind in ("r", "h"):
+                operand = True
+            elif operand:
+                operand = False
+            else:
+                words.append((value, start + offset, end + offset))
+        self.srun(segment, Command(words, 0), 0)
+        if self.multi:
+            line = self.line(segment, begin)
+            self.find(
+                line,
+                "not-converted",
+                "$(srun …) holds, in Slurm, the output of every task of the step, from all "
+                "its nodes; here each node runs its own tasks of the step, so the "
+                "substitution holds the output of that node's tasks only. For the nodes' "
+                "addresses, read SKYPILOT_NODE_IPS.",
+                True,
+                once=f"srun-unread-{line}",
+            )
+
+    def substituted_srun(self, segment: Segment, begin: int, end: int, inner: str) -> bool:
         """``$(srun -w HOST hostname -I …)``: the address of one node, which only that
-        node could print; every node now computes it."""
+        node could print; every node now computes it. False for any other ``$(srun …)``."""
         from slurm2sky._shell import _tokens
         from slurm2sky.sbatch import parse_srun
 
@@ -907,6 +1298,18 @@ class _Body:
             original = _original_word(words, call, "nodelist") or target
             if self.ctx.slurm_infra:
                 replacement = f"$(getent hosts {original} | awk '{{print $1; exit}}')"
+            elif "$" not in original and "`" not in original:
+                self.edit(segment, begin, end, HEAD_IP)
+                self.find(
+                    self.line(segment, begin),
+                    "rewritten",
+                    f"the address of {original}, which srun printed on that host, becomes "
+                    f"the head node's IP: {original} is a host of the cluster, which "
+                    "SkyPilot's nodes are not (they are named by their IPs).",
+                    True,
+                    once=f"srun-address-{original}",
+                )
+                return True
             else:
                 replacement = f"$(echo {original})"
             self.edit(segment, begin, end, replacement)
@@ -923,23 +1326,45 @@ class _Body:
                 False,
                 once="srun-address",
             )
+            return True
+        return False
 
     # -- setup, run, head-only -------------------------------------------------------
 
-    def setup_and_run(self, statements: list[Statement], classes: list[str]) -> None:
-        last_create = max((i for i, c in enumerate(classes) if c == "create"), default=-1)
+    def setup_part(self, statements: list[Statement], classes: list[str]) -> str:
+        """Environment creation for ``setup``, which SkyPilot runs before ``run``: each
+        creation statement moves there while every statement before it moves too, only
+        sets the environment (repeated there: assignments, ``export``, ``cd``,
+        ``source``, ``mkdir -p``, …) or changes nothing (``echo``, ``nvidia-smi``, …).
+        From the first other statement on (``git clone``, ``wget``, ``cp``, …), which it
+        may need, creation stays in ``run``, in its place."""
+        if "create" not in classes:
+            return ""
         setup: list[str] = []
-        if last_create >= 0:
-            moved: list[int] = []
-            for i in range(last_create + 1):
-                if classes[i] == "create":
+        context: list[str] = []
+        moved: list[int] = []
+        kept: list[int] = []
+        blocker = -1
+        for i, kind in enumerate(classes):
+            if kind == "create":
+                if blocker < 0:
+                    setup.extend(context)
+                    context.clear()
                     setup.append(self.text(statements[i]))
                     moved.append(i)
-                elif classes[i] == "env" and _context(statements[i]):
-                    setup.append(self.text(statements[i]))
-            first = statements[moved[0]]
+                else:
+                    kept.append(i)
+                continue
+            if blocker >= 0 or kind == "blank":
+                continue
+            nature = _preparation(statements[i])
+            if nature == "context":
+                context.append(self.text(statements[i]))
+            elif nature != "harmless":
+                blocker = i
+        if moved:
             self.find(
-                self.ctx.body_line + first.first,
+                self.ctx.body_line + statements[moved[0]].first,
                 "setup",
                 "environment creation ("
                 + ", ".join(self.span(statements[i]) for i in moved)
@@ -950,12 +1375,35 @@ class _Body:
             )
             for i in moved:
                 classes[i] = "moved"
-        self.result.setup = "\n".join(part for part in setup if part.strip())
+        if kept:
+            first_line = self.lines[statements[blocker].first].strip()
+            shown = first_line if len(first_line) <= 40 else first_line[:39] + "…"
+            self.find(
+                self.ctx.body_line + statements[kept[0]].first,
+                "setup",
+                "environment creation ("
+                + ", ".join(self.span(statements[i]) for i in kept)
+                + ") stays in run"
+                + (", on every node" if self.multi else "")
+                + f": line {self.span(statements[blocker])} before it ({shown}) may prepare "
+                "what it needs, and setup runs before run. To create the environment in "
+                "setup, move the lines it needs to setup too"
+                + (
+                    " (files that lines run on the head node only write are on the head node only)."
+                    if self.multi
+                    else "."
+                ),
+                False,
+            )
+        return "\n".join(part for part in setup if part.strip())
+
+    def setup_and_run(self, statements: list[Statement], classes: list[str]) -> None:
+        self.result.setup = self.setup_part(statements, classes)
         parts: list[str] = []
         head: list[str] = []
         head_lines: list[int] = []
 
-        def flush() -> None:
+        def flush(later: bool) -> None:
             if not head:
                 return
             text = "\n".join(head)
@@ -963,7 +1411,15 @@ class _Body:
             if body.strip():
                 parts.append('if [ "${SKYPILOT_NODE_RANK:-0}" = 0 ]; then  # the head node only')
                 parts.append(body)
-                parts.append("fi" + text[len(body) :].replace(" ", ""))
+                parts.append("fi")
+                if later and self.result.seed_random and _RANDOM.search(body):
+                    # the head node drew from $RANDOM: seed it alike again on every node
+                    parts.append(
+                        'RANDOM=$(( ($(printf %s "$SKYPILOT_TASK_ID" | cksum | cut -d" " '
+                        f"-f1) + {head_lines[-1]}) % 32768 ))  # the same $RANDOM on every "
+                        "node again"
+                    )
+                parts[-1] += text[len(body) :].replace(" ", "")
                 self.result.head_only.append((head_lines[0], head_lines[-1]))
             else:
                 parts.append(text)
@@ -987,11 +1443,14 @@ class _Body:
                         (self.ctx.body_line + statement.first, self.ctx.body_line + last)
                     )
                 continue
-            flush()
+            flush(True)
             parts.append(text)
-        flush()
+        flush(False)
         run = "\n".join(parts)
         self.result.run = _tidy(run)
+        if self.kept_blank:
+            self.result.run = self.result.run.replace(_KEPT_BLANK, "")
+            self.result.setup = self.result.setup.replace(_KEPT_BLANK, "")
         if self.result.head_only:
             ranges = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in self.result.head_only)
             self.find(
@@ -1004,13 +1463,19 @@ class _Body:
             )
 
     def text(self, statement: Statement) -> str:
+        """The statement as ``run`` has it: its lines with the edits made. A here-document
+        the body ends inside is closed (bash closes it at the end of the input), so that
+        what ``run`` adds after it stays outside it. Blank lines inside here-documents and
+        quotes are marked (:data:`_KEPT_BLANK`), so that :func:`_tidy` keeps them."""
         edits, removed = self.edits, self.removed
         for segment in statement.segments:
-            if id(segment) in edits or id(segment) in removed:
+            if id(segment) in edits or id(segment) in removed or segment.heredoc_open:
                 break
         else:
             first, last = statement.segments[0].first, statement.segments[-1].end
-            return self.lines[first] if first == last else "\n".join(self.lines[first : last + 1])
+            if first == last:
+                return self.lines[first]
+            return self.keep_blank(statement, "\n".join(self.lines[first : last + 1]))
         lines: list[str] = []
         for segment in statement.segments:
             if id(segment) in self.removed:
@@ -1021,11 +1486,31 @@ class _Body:
             for edit in sorted(self.edits.get(id(segment), ()), key=lambda e: -e.start):
                 text = text[: edit.start] + edit.text + text[edit.end :]
             lines.append(text)
-            if segment.heredoc:
-                lines.append(segment.heredoc)
-        return "\n".join(lines)
+            heredoc = segment.heredoc
+            if segment.heredoc_open:
+                if segment.heredoc_last == len(self.lines) - 1 and self.lines[-1] == "":
+                    heredoc = heredoc[:-1]  # the body's final newline ends a line
+                if heredoc:
+                    lines.append(heredoc)
+                lines.extend(segment.heredoc_open)
+            elif heredoc:
+                lines.append(heredoc)
+        return self.keep_blank(statement, "\n".join(lines))
 
-    def wrap_up(self) -> None:
+    def keep_blank(self, statement: Statement, text: str) -> str:
+        """``text`` with its empty lines marked when they may be in a here-document or a
+        quoted string (which :func:`_tidy` must not change)."""
+        if "\n\n\n" not in text or _KEPT_BLANK in self.body:
+            return text
+        for segment in statement.segments:
+            if segment.heredoc or (
+                segment.last > segment.first and not segment.work and not segment.blank
+            ):
+                self.kept_blank = True
+                return _EMPTY_LINE.sub(_KEPT_BLANK, text)
+        return text
+
+    def wrap_up(self, statements: list[Statement]) -> None:
         if self.ignored_srun:
             names = ", ".join(f"--{name}" for name in self.ignored_srun)
             self.find(
@@ -1035,15 +1520,9 @@ class _Body:
                 "its tasks directly, with the resources of the whole node.",
                 False,
             )
-        for line, _ in self.result.images[:1]:
-            self.find(
-                line,
-                "container",
-                "srun --container-image runs the step in a container; on SkyPilot the whole "
-                "task runs in image_id, which takes the image.",
-                False,
-            )
-        if self.activated is not None and not self.created:
+        if self.result.images:
+            self.images()
+        if self.activated is not None and not self.created and self.activated[1] != "base":
             line, what = self.activated
             self.find(
                 line,
@@ -1053,23 +1532,127 @@ class _Body:
                 "then pip install) or use an image that has it.",
                 True,
             )
-        path = next(
-            (
-                m
-                for m in _CLUSTER_PATH.finditer(self.body)
-                if m.start() == 0 or not re.match(r"[\w.$/:-]", self.body[m.start() - 1])
-            ),
-            None,
-        )
-        if path:
+        self.cluster_paths()
+        if "$" in self.body and _ARGUMENT_HINT.search(self.body):
+            self.script_arguments(statements)
+
+    def images(self) -> None:
+        """What becomes of the images of ``srun --container-image`` steps: the converter
+        gives ``image_id`` the first one, if it names a registry image."""
+        images = self.result.images
+        line, first = images[0]
+        if _registry_image(first):
             self.find(
-                self.ctx.body_line + self.body.count("\n", 0, path.start()),
-                "cluster-path",
-                f"the script uses the cluster's shared file systems ({path.group().rstrip('/')}…), "
-                "which SkyPilot nodes do not have: bring the data with file_mounts or a "
-                "volume, and write results to a bucket or volume.",
+                line,
+                "container",
+                "srun --container-image runs the step in a container; on SkyPilot the whole "
+                f"task runs in image_id, which takes this image ({first}) unless the "
+                "script's header names one.",
+                False,
+            )
+        else:
+            how = (
+                "through a variable, which the converter cannot read"
+                if "$" in first or "`" in first
+                else "as a file (an enroot squashfs), which SkyPilot cannot run"
+            )
+            self.find(
+                line,
+                "container",
+                f"srun --container-image={first} names the step's image {how}: image_id is "
+                "not set from it, so the task runs in the default image (or the header's). "
+                "Set image_id: docker:<image> to the image the step needs.",
                 True,
             )
+        others: dict[str, int] = {}
+        for other_line, image in images[1:]:
+            if image != first:
+                others.setdefault(image, other_line)
+        if others:
+            listed = ", ".join(f"{image} (line {at})" for image, at in others.items())
+            self.find(
+                min(others.values()),
+                "container",
+                f"srun --container-image names other images ({listed}) than the first "
+                f"({first}, line {line}): the whole task runs in one image (image_id), so "
+                "those steps run in it too. Use one image that has what every step needs, "
+                "or make the steps tasks of their own, each with its image_id.",
+                True,
+            )
+
+    def cluster_paths(self) -> None:
+        """The first path on the cluster's shared file systems, in its software trees,
+        and the node-local scratch directory the script uses."""
+        body = self.body
+        found: dict[str, re.Match[str]] = {}
+        wanted = 1 + ("SLURM_TMPDIR" in body) + any(path in body for path in _SOFTWARE_PATH)
+        for match in _CLUSTER_PATH.finditer(body):
+            start = match.start()
+            if start and _PATH_CHARACTER.match(body, start - 1):
+                continue
+            text = match.group()
+            kind = (
+                "local"
+                if text in _NODE_LOCAL_PATH
+                else "software"
+                if text in _SOFTWARE_PATH
+                else "shared"
+            )
+            if kind not in found:
+                found[kind] = match
+                if len(found) == wanted and "shared" in found:
+                    break
+        for kind, match in sorted(found.items(), key=lambda item: item[1].start()):
+            shown = match.group().rstrip("/").lstrip("${")
+            line = self.ctx.body_line + body.count("\n", 0, match.start())
+            if kind == "shared":
+                message = (
+                    "the script uses the cluster's shared file systems "
+                    f"({match.group().rstrip('/')}…), which SkyPilot nodes do not have: "
+                    "bring the data with file_mounts or a volume, and write results to a "
+                    "bucket or volume."
+                )
+            elif kind == "software":
+                message = (
+                    f"the script uses software installed on the cluster ({shown}…), which "
+                    "SkyPilot nodes do not have: install it in setup, or use an image "
+                    "(image_id) that has it."
+                )
+            elif self.ctx.slurm_infra:
+                continue  # the cluster sets it for SkyPilot's allocation too
+            else:
+                message = (
+                    "the script uses $SLURM_TMPDIR, the scratch directory on each node's "
+                    "local disk that the cluster creates for the job; SkyPilot does not set "
+                    "it: give it a value in envs (a local directory such as /tmp/job), or "
+                    "use such a directory directly."
+                )
+            self.find(line, "cluster-path", message, True)
+
+    def script_arguments(self, statements: list[Statement]) -> None:
+        """The first use of the script's arguments (``$1``, ``"$@"``, ``$#``), outside
+        single quotes and function bodies: sbatch passes them, SkyPilot has none."""
+        for statement in statements:
+            if statement.blank or any(segment.functions for segment in statement.segments):
+                continue
+            for segment in statement.segments:
+                if segment.blank or "$" not in segment.text:
+                    continue
+                offset = _argument_use(segment.text)
+                if offset < 0:
+                    continue
+                use = _ARGUMENT.match(segment.text, offset).group()
+                self.find(
+                    self.line(segment, offset),
+                    "not-converted",
+                    f"the body reads the script's arguments ({use}): sbatch passes the words "
+                    "after the script's name (sbatch job.sh a b) to the script, and "
+                    "SkyPilot's run gets none, so they are empty. Write them into run (set -- "
+                    "a b at its top), or pass them in envs (ARGS, set with sky jobs launch "
+                    "--env ARGS='a b') and start run with set -- $ARGS.",
+                    True,
+                )
+                return
 
 
 _SRUN_GEOMETRY = frozenset(
@@ -1155,15 +1738,324 @@ def _original_word(words: Sequence[str], call: object, name: str) -> str | None:
 
 
 #: Commands whose effect setup needs before the environment it creates: where it is
-#: (cd), which variables and modules, which environment is active.
-_SETUP_CONTEXT = STATE_COMMANDS | {""}
+#: (cd), which variables and modules, which environment is active (repeated in setup).
+_SETUP_CONTEXT = STATE_COMMANDS | {"", "let", "local", "shift"}
+#: Commands that change nothing a later command could need (unless their output goes to
+#: a file): setup need not run them before the environment it creates.
+_HARMLESS = frozenset(
+    {
+        "echo",
+        "printf",
+        "date",
+        "hostname",
+        "nvidia-smi",
+        "sleep",
+        "pwd",
+        "ls",
+        "env",
+        "printenv",
+        "which",
+        "nproc",
+        "free",
+        "df",
+        "du",
+        "uname",
+        "whoami",
+        "id",
+        "lscpu",
+        "true",
+        "false",
+        ":",
+        "[",
+        "[[",
+        "test",
+        "wait",
+        "trap",
+        "cat",
+        "head",
+        "tail",
+        "module",
+        "ml",
+        "nvcc",
+        "hash",
+        "alias",
+        "unalias",
+        "type",
+    }
+)
+#: Commands whose output is the same on every node and that change nothing: a value a
+#: command substitution of theirs computes is the same on every node (and in setup).
+_PURE = frozenset(
+    {
+        "basename",
+        "dirname",
+        "echo",
+        "printf",
+        "expr",
+        "seq",
+        "cat",
+        "wc",
+        "tr",
+        "cut",
+        "sed",
+        "awk",
+        "gawk",
+        "head",
+        "tail",
+        "sort",
+        "uniq",
+        "grep",
+        "egrep",
+        "fgrep",
+        "paste",
+        "realpath",
+        "readlink",
+        "pwd",
+        "which",
+        "whoami",
+        "id",
+        "nproc",
+        "true",
+        "false",
+        "printenv",
+        "bc",
+        "rev",
+        "tac",
+        "column",
+        "jq",
+        "numfmt",
+        "getconf",
+        "command",
+        "type",
+        "test",
+        "[",
+        "xargs",
+        "env",
+    }
+)
+#: Commands whose arguments may hold the word srun without running it (or srun itself).
+_NOT_RUNNING_SRUN = (
+    frozenset({"srun", "echo", "printf", ":", "[", "[[", "test", "which", "type", "hash"})
+    | frozenset({"killall", "pkill", "pgrep", "grep", "module", "ml"})
+    | SLURM_COMMANDS
+)
+#: A lookup of srun, which does not run it: ``$(command -v srun)``, ``$(which srun)``.
+_SRUN_QUERY = re.compile(r"(?:\bcommand\s+-[vV]|\bwhich|\btype(?:\s+-\w+)?|\bhash)\s+srun\b")
+#: An output redirection to a file (not a descriptor, not /dev/null).
+_FILE_OUTPUT = re.compile(
+    r"(?<![<>])\d*>>?(?!&)[ \t]*(?!/dev/null\b)(?=[^\s&])|&>>?(?![ \t]*/dev/null)"
+)
 
 
-def _context(statement: Statement) -> bool:
-    """A simple statement that only sets the environment (see :data:`_SETUP_CONTEXT`)."""
-    if statement.compound or any(segment.work for segment in statement.segments):
+def _substitution_commands(value: str) -> list[tuple[str, str]]:
+    """The commands the command substitutions of ``value`` run, as ``(name, the
+    substitution's text)``; ``$$``, ``$RANDOM`` and ``shuf`` and the like with the name
+    ``""``; those the converter rewrites left out (``hostname``, ``scontrol show
+    hostnames``, ``srun``)."""
+    found: list[tuple[str, str]] = []
+    if "$$" in value:
+        found.append(("", "$$"))
+    if "$(" not in value and "`" not in value:
+        return found
+    for _, _, inner in substitutions(value, guide=True):
+        if "RANDOM" in inner or _PER_NODE.search(inner):
+            found.append(("", inner))
+            continue
+        if _OWN_ADDRESS_COMMAND.match(inner) or re.match(r"\s*(?:scontrol|srun)\s", inner):
+            continue
+        for statement in scan(inner, guide=True):
+            for command in statement.commands():
+                found.append((_command_name(command), inner))
+    return found
+
+
+def _command_name(command: Command) -> str:
+    """The program a command runs (after assignments and wrappers), without its path;
+    ``conda info`` and the like as two words."""
+    words = [unquote(text) for text, _, _ in command.words[command.name_index() :]]
+    index = 0
+    while index < len(words) - 1 and words[index] in WRAPPERS:
+        index += 2 if words[index] == "timeout" else 1
+        while index < len(words) - 1 and words[index].startswith("-"):
+            index += 1
+    if index >= len(words):
+        return ""
+    name = words[index].rsplit("/", 1)[-1]
+    if name in ("conda", "mamba", "micromamba") and index + 1 < len(words):
+        return f"{name} {words[index + 1]}"
+    return name
+
+
+def _node_dependent(value: str) -> str | None:
+    """Whether a value may differ from node to node, or the command computing it may do
+    something once per node: ``None`` no; ``""`` it differs (``$$``, ``$RANDOM`` in a
+    substitution, ``shuf``, ``mktemp``, …); else the first command its substitutions run
+    that is not known to be pure (:data:`_PURE`)."""
+    for name, inner in _substitution_commands(value):
+        if not name:
+            return ""
+        if name not in _PURE and name not in _PURE_QUERIES and name not in SLURM_COMMANDS:
+            shown = " ".join(inner.split())
+            return f"$({shown if len(shown) <= 40 else shown[:39] + '…'})"
+    return None
+
+
+#: Commands with a subcommand that only read (``conda info --base``).
+_PURE_QUERIES = frozenset(
+    {"conda info", "conda shell.bash", "mamba info", "micromamba info", "micromamba shell"}
+)
+
+
+def _preparation(statement: Statement) -> str:
+    """What a statement before environment creation is to ``setup`` (see
+    :meth:`_Body.setup_part`): ``context`` (it sets the environment: repeated there),
+    ``harmless`` (it changes nothing the creation could need) or ``work``."""
+    if statement.compound:
+        # a function's definition does nothing until it is called
+        return "harmless" if statement.segments[0].functions else "work"
+    nature = "harmless"
+    for segment in statement.segments:
+        if segment.blank:
+            continue
+        text = segment.text + ("\n" + segment.heredoc if segment.heredoc else "")
+        if ">" in segment.text and _FILE_OUTPUT.search(segment.text):
+            return "work"
+        if segment.work:
+            for line in text.split("\n"):
+                stripped = line.strip()
+                if not stripped or stripped[0] == "#":
+                    continue
+                name = stripped.split(None, 1)[0].rsplit("/", 1)[-1]
+                if name not in _HARMLESS:
+                    return "work"
+                if ("$" in stripped or "`" in stripped) and _unsafe_to_repeat(stripped):
+                    return "work"
+            continue
+        for command in segment.commands:
+            name = command.name.rsplit("/", 1)[-1]
+            if name in _SETUP_CONTEXT or (
+                name == "mkdir" and any(w in ("-p", "--parents") for w, _, _ in command.words)
+            ):
+                nature = "context"
+            elif name not in _HARMLESS:
+                return "work"
+        if ("$" in segment.text or "`" in segment.text) and _unsafe_to_repeat(segment.text):
+            return "work"
+    return nature
+
+
+def _unsafe_to_repeat(text: str) -> bool:
+    """The command substitutions of ``text`` run something that may give another value
+    or do something again when setup repeats it."""
+    for name, _ in _substitution_commands(text):
+        if not (name in _PURE or name in _PURE_QUERIES or name in ("hostname", "date")):
+            return True
+    return False
+
+
+def _may_hold_options(word: str) -> bool:
+    """A word that expands an array (``"${ARGS[@]}"``) or a variable named like one
+    holding options (``$SRUN_ARGS``, ``$OPTS``): as srun's first word after its
+    options, it may hold more srun options."""
+    match = _EXPANSION_WORD.fullmatch(word)
+    if match is None:
         return False
-    return all(command.name in _SETUP_CONTEXT for command in statement.commands())
+    if match.group("all"):
+        return True
+    name = (match.group("n1") or match.group("n2")).lower()
+    return any(part in _OPTION_NAMES for part in name.split("_"))
+
+
+_OPTION_NAMES = frozenset(
+    {"args", "arg", "opts", "opt", "options", "flags", "params", "srun", "srunargs", "srunopts"}
+)
+#: One word that expands a variable: ``$X``, ``${X}``, ``"$X"``, ``"${X[@]}"``.
+_EXPANSION_WORD = re.compile(
+    r'(?P<q>"?)\$(?:\{(?P<n1>[A-Za-z_][A-Za-z0-9_]*)(?P<all>\[[@*]\])?\}|(?P<n2>[A-Za-z_][A-Za-z0-9_]*))(?P=q)'
+)
+#: A function definition at the start of a line: ``name() {``, ``function name``.
+_FUNCTION_DEFINITION = re.compile(
+    r"^[ \t]*(?:function[ \t]+([A-Za-z_][\w.:-]*)|([A-Za-z_][\w.:-]*)[ \t]*\([ \t]*\))", re.M
+)
+#: A variable named for srun (``$SRUN``, ``${MY_SRUN}``), a value that starts with srun
+#: (``="srun``, ``=/usr/bin/srun``), and the name the value is assigned to, before it.
+_SRUN_NAMED = re.compile(r"\$\{?([A-Za-z0-9_]*SRUN[A-Za-z0-9_]*)")
+_SRUN_VALUE = re.compile(r"=[\"']?(?:[^\s\"'=;|&]*/)?srun\b")
+_ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\Z")
+#: A character that makes a word of a variable's value read differently when written out.
+_NOT_PLAIN = re.compile(r"""[\\'"`$*?\[\]{}~]""")
+#: srun at the start of a command in some text (``srun …``, ``a; srun …``, ``$(srun …``).
+_SRUN_COMMAND = re.compile(r"(?:^|[;&|(`]\s*)srun\s")
+
+
+def _registry_image(image: str) -> bool:
+    """A pyxis image the converter can give ``image_id`` (not a variable, a squashfs file
+    or a path): as ``convert._docker_image`` reads it."""
+    image = image.strip()
+    for prefix in ("docker://", "dockerd://", "podman://"):
+        image = image.removeprefix(prefix)
+    return bool(image) and not (
+        image.startswith(("/", ".", "~")) or image.endswith(".sqsh") or "$" in image or "`" in image
+    )
+
+
+#: A use of the script's arguments: ``$1``, ``$@``, ``$*``, ``$#``, ``${1}``, ``${@}``.
+_ARGUMENT = re.compile(r"\$(?:[1-9@*#]|\{(?:[1-9][0-9]*|[@*#])[}:#%/=?+-])")
+_ARGUMENT_HINT = re.compile(r"\$\{?[1-9@*#]")
+
+
+def _argument_use(text: str) -> int:
+    """The offset in ``text`` (shell) of the first use of the script's arguments (see
+    :data:`_ARGUMENT`) outside single quotes, comments and escapes; ``-1`` if none."""
+    if not _ARGUMENT_HINT.search(text):
+        return -1
+    stack: list[str] = []  # '"' in double quotes, ")" in $( … ) or ( … )
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        top = stack[-1] if stack else ""
+        if c == "\\":
+            i += 2
+            continue
+        if c == "$":
+            if text.startswith("$(", i):
+                stack.append(")")
+                i += 2
+                continue
+            if _ARGUMENT.match(text, i):
+                return i
+        elif top == '"':
+            if c == '"':
+                stack.pop()
+        elif c == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                return -1
+            i = end
+        elif c == '"':
+            stack.append('"')
+        elif c == "#" and (i == 0 or text[i - 1] in " \t\n;&|("):
+            end = text.find("\n", i)
+            if end < 0:
+                return -1
+            i = end
+        elif c == "(" and top == ")":
+            stack.append(")")
+        elif c == ")" and top == ")":
+            stack.pop()
+        i += 1
+    return -1
+
+
+def _quoted(word: str) -> str:
+    """``word`` quoted for the shell where it needs it."""
+    return word if re.fullmatch(r"[\w.,:+@%/-]+", word) else "'" + word.replace("'", "'\\''") + "'"
+
+
+#: Marks an empty line that :func:`_tidy` keeps (see :meth:`_Body.keep_blank`); a script
+#: with this character keeps none.
+_KEPT_BLANK = "\x00"
+_EMPTY_LINE = re.compile(r"(?<=\n)(?=\n)")
 
 
 def _tidy(text: str) -> str:

@@ -210,7 +210,7 @@ CONTAINER_COMMANDS = frozenset({"singularity", "apptainer"})
 SPECIAL_WORDS = (
     RESERVED_WORDS
     | WRAPPER_WORDS
-    | (ENVIRONMENT_COMMANDS - {".", ":", "[", "[["})
+    | (ENVIRONMENT_COMMANDS - {"[", "[["})
     | SLURM_COMMANDS
     | (WORKLOAD_LAUNCHERS - {"mpiexec.hydra"})
     | CONTAINER_COMMANDS
@@ -354,6 +354,11 @@ class Segment:
     blank: bool = False
     #: ordinary commands not split into words (see ``_ORDINARY``)
     work: bool = False
+    #: the functions the line defines (``name() {``, ``function name``)
+    functions: tuple[str, ...] = ()
+    #: the delimiters of here-documents the body ends inside (bash ends them at the end
+    #: of the input, with a warning), in order
+    heredoc_open: tuple[str, ...] = ()
 
     @property
     def end(self) -> int:
@@ -400,45 +405,62 @@ def _tokens(
     array_start = -1  # index in tokens of an array assignment being read
     array_depth = 0
     array_paren = 0
-    for match in pattern.finditer(text):
-        kind = match.lastgroup
-        if kind == "s" or kind == "c":
-            continue
-        value = match.group()
-        start = match.start()
-        if array_start >= 0:
-            if kind == "o" and value == "(":
-                array_depth += 1
-            elif kind == "o" and value == ")":
-                array_depth -= 1
-                if array_depth == 0:
-                    first = tokens[array_start]
-                    del tokens[array_start + 1 :]
-                    tokens[array_start] = ("w", text[first[2] : match.end()], first[2], match.end())
-                    array_start = -1
-                    continue
-            elif kind == "x":
-                is_open = -1
-                break
-            tokens.append(("w", value, start, match.end()))
-            continue
-        if kind == "x":
-            if value in "'\"`\\":
-                is_open = -1
-                break
-            kind = "w"
-        elif kind == "o" and value == "(" and tokens:
-            previous = tokens[-1]
-            if previous[0] == "w" and previous[3] == start:
-                if previous[1].endswith("$"):
-                    is_open = start + 1  # "$(" that does not close on this line
+    start = 0
+    matches = pattern.finditer(text)
+    while matches is not None:
+        found, matches = matches, None
+        for match in found:
+            kind = match.lastgroup
+            if kind == "s" or kind == "c":
+                continue
+            value = match.group()
+            start = match.start()
+            if array_start >= 0:
+                if kind == "o" and value == "(":
+                    array_depth += 1
+                elif kind == "o" and value == ")":
+                    array_depth -= 1
+                    if array_depth == 0:
+                        first = tokens[array_start]
+                        del tokens[array_start + 1 :]
+                        tokens[array_start] = (
+                            "w",
+                            text[first[2] : match.end()],
+                            first[2],
+                            match.end(),
+                        )
+                        array_start = -1
+                        continue
+                elif kind == "x":
+                    is_open = -1
                     break
-                if previous[1].endswith("=") and is_assignment(previous[1]):
-                    array_start = len(tokens) - 1
-                    array_depth = 1
-                    array_paren = start
-                    continue
-        tokens.append((kind or "w", value, start, match.end()))
+                tokens.append(("w", value, start, match.end()))
+                continue
+            if kind == "x":
+                if value in "'\"`\\":
+                    end = _deeper_word(tokens, text, start) if value != "\\" else -1
+                    if end > 0:
+                        matches = pattern.finditer(text, end)
+                        break
+                    is_open = -1
+                    break
+                kind = "w"
+            elif kind == "o" and value == "(" and tokens:
+                previous = tokens[-1]
+                if previous[0] == "w" and previous[3] == start:
+                    if previous[1].endswith("$"):
+                        end = _deeper_word(tokens, text, start)
+                        if end > 0:
+                            matches = pattern.finditer(text, end)
+                            break
+                        is_open = start + 1  # "$(" that does not close on this line
+                        break
+                    if previous[1].endswith("=") and is_assignment(previous[1]):
+                        array_start = len(tokens) - 1
+                        array_depth = 1
+                        array_paren = start
+                        continue
+            tokens.append((kind or "w", value, start, match.end()))
     if array_start >= 0 and not is_open:
         is_open = array_paren + 1
     if to_end and is_open:
@@ -459,6 +481,23 @@ def _tokens(
     ):
         is_open = -1
     return tokens, is_open
+
+
+def _deeper_word(tokens: list[tuple[str, str, int, int]], text: str, start: int) -> int:
+    """At ``start``, a quote or ``$(`` the token pattern does not close (they nest deeper
+    than it reads): the word that holds it, read to its end (with the word token it
+    continues), added to ``tokens``; the end, or ``-1`` when the word does not end in
+    ``text``."""
+    previous = tokens[-1] if tokens else None
+    touching = previous is not None and previous[0] == "w" and previous[3] == start
+    begin = previous[2] if previous is not None and touching else start
+    end = _word_end(text, begin)
+    if end <= start:
+        return -1
+    if touching:
+        tokens.pop()
+    tokens.append(("w", text[begin:end], begin, end))
+    return end
 
 
 #: What keeps a line from being ordinary (see :func:`_ordinary`): operators (but
@@ -639,12 +678,17 @@ def scan(
             i = last + 1
             if delimiters:
                 start = i
-                for delimiter, strip_tabs in delimiters:
+                for index, (delimiter, strip_tabs) in enumerate(delimiters):
+                    closed = False
                     while i < count:
                         candidate = lines[i].lstrip("\t") if strip_tabs else lines[i]
                         i += 1
                         if candidate == delimiter:
+                            closed = True
                             break
+                    if not closed:
+                        segment.heredoc_open = tuple(d for d, _ in delimiters[index:])
+                        break
                 if i > start:
                     segment.heredoc = "\n".join(lines[start:i])
                     segment.heredoc_last = i - 1
@@ -712,6 +756,7 @@ def _walk(
                 if len(words) == 1 and not is_assignment(words[0][0]):
                     # name() { … }: the body may start on a later line
                     segment.structural = True
+                    segment.functions += (words[0][0],)
                     words = []
                     stack.append("fn")
                     close_header = True
@@ -799,6 +844,7 @@ def _walk(
             if function:
                 function = False
                 stack.append("fn")  # "function name": the body follows
+                segment.functions += (value,)
                 continue
         words.append((value, start, end))
         if command_position and not is_assignment(value):
@@ -888,25 +934,57 @@ def substitutions(text: str, *, guide: bool = False) -> list[tuple[int, int, str
 
 
 def _closing(text: str, i: int) -> int:
-    """The index of the ``)`` that closes a ``$(`` whose content starts at ``i``."""
-    depth = 1
-    quote = ""
+    """The index of the ``)`` that closes a ``$(`` whose content starts at ``i``, or
+    ``-1`` (see :func:`_nested_end`)."""
+    return _nested_end(text, i, [")"])
+
+
+def _word_end(text: str, i: int) -> int:
+    """The end of the shell word that starts at ``i`` (its quotes, substitutions and
+    expansions nested to any depth: bash(1) "QUOTING", "EXPANSION"), or ``-1`` when it
+    does not end in ``text``."""
+    return _nested_end(text, i, [])
+
+
+def _nested_end(text: str, i: int, stack: list[str]) -> int:
+    """Read ``text`` from ``i`` inside the contexts on ``stack`` (``)`` a ``$( … )`` or
+    ``( … )``, ``}`` a ``${ … }``, ``"`` double quotes, `````` backquotes): the index of
+    the character that closes the first of them; with none, the end of the word (a
+    blank or an operator at top level, or the end of ``text``); ``-1`` when the text
+    ends inside one."""
     n = len(text)
+    closing = bool(stack)
     while i < n:
         c = text[i]
+        top = stack[-1] if stack else ""
         if c == "\\":
             i += 2
             continue
-        if quote:
-            if c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
+        if top == '"' or top == "`":
+            if c == top:
+                stack.pop()
+            elif top == '"' and c == "$" and text.startswith(("$(", "${"), i):
+                stack.append(")" if text[i + 1] == "(" else "}")
+                i += 1
+            elif top == '"' and c == "`":
+                stack.append("`")
+        elif c == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                return -1
+            i = end
+        elif c == '"' or c == "`":
+            stack.append(c)
+        elif c == "$" and text.startswith(("$(", "${"), i):
+            stack.append(")" if text[i + 1] == "(" else "}")
+            i += 1
+        elif c == "(" and top == ")":
+            stack.append(")")
+        elif top and c == top:
+            stack.pop()
+            if not stack and closing:
                 return i
+        elif not stack and c in " \t\n;&|()<>":
+            return i
         i += 1
-    return -1
+    return -1 if stack or closing else n
