@@ -50,7 +50,7 @@ def test_head_only_lines_start_at_the_command_not_the_comments_before_it() -> No
     )
     (note,) = notes(c, "head-only")
     assert note.line == 6
-    assert note.message.startswith("lines 6 run on the head node only")
+    assert note.message.startswith("line 6 runs on the head node only")
     run = c.task["run"]
     assert run.index("# run the experiment") < run.index("SKYPILOT_NODE_RANK")
 

@@ -1456,9 +1456,15 @@ class _Body:
             self.find(
                 self.result.head_only[0][0],
                 "head-only",
-                f"lines {ranges} run on the head node only, as the batch shell ran them once; "
-                "the other lines run on every node. Each node has its own disk: files those "
-                "lines write are on the head node only.",
+                (
+                    f"line {ranges} runs on the head node only, as the batch shell ran it once; "
+                    if ranges.isdigit()
+                    else f"lines {ranges} run on the head node only, as the batch shell ran "
+                    "them once; "
+                )
+                + "the other lines run on every node. Each node has its own disk: files "
+                + ("it writes" if ranges.isdigit() else "those lines write")
+                + " are on the head node only.",
                 False,
             )
 
