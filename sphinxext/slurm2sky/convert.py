@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from slurm2sky._body import SHIM, BodyContext, convert_body, slurm_variables
+from slurm2sky._gc import collector_paused
 from slurm2sky.mappings import (
     EnvironmentVariableRow,
     GpuTypeRow,
@@ -2637,11 +2638,8 @@ def convert(
     Returns:
         A :class:`Conversion`. Never raises for any script the parser returns.
     """
-    return _Converter(
-        script,
-        mappings or _default_mappings(),
-        gpu_type,
-        infra,
-        partition_map or {},
-        workdir,
-    ).run()
+    converter = _Converter(
+        script, mappings or _default_mappings(), gpu_type, infra, partition_map or {}, workdir
+    )
+    with collector_paused():
+        return converter.run()

@@ -31,6 +31,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from slurm2sky._gc import collector_paused
 from slurm2sky.errors import Problem
 from slurm2sky.sbatch import values
 from slurm2sky.sbatch.getopt import Event, OptionTable, getopt_long, sbatch_table, srun_table
@@ -579,6 +580,11 @@ def parse_script(
     ``pyxis`` adds the pyxis container options (a SPANK plugin) to sbatch's table.
     Returns a :class:`BatchScript`. Sources: the module docstring.
     """
+    with collector_paused():
+        return _parse_script(text, path, command_line, pyxis)
+
+
+def _parse_script(text: str, path: str, command_line: Sequence[str], pyxis: bool) -> BatchScript:
     table = sbatch_table(pyxis)
     reader = _Reader(path, table)
     norm = _whole_script_checks(reader, text)
