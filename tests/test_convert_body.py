@@ -143,3 +143,9 @@ def test_step_images_are_reported_one_by_one() -> None:
     (variable,) = [f for f in _body('srun --container-image="$IMG" x\n').findings]
     assert variable.loses_meaning and "through a variable" in variable.message
     assert "image_id is not set" in variable.message
+
+
+def test_body_notes_carry_the_column_of_the_command() -> None:
+    c = conv("#SBATCH -N 1\nif true; then\n    singularity exec x.sif prog\nfi\n")
+    (note,) = notes(c, "container")
+    assert (note.line, note.column) == (4, 5)

@@ -84,6 +84,8 @@ class Finding:
     message: str
     loses_meaning: bool
     field: str = "run"
+    #: 1-based, ``0`` when the finding is about whole lines
+    column: int = 0
 
 
 @dataclass
@@ -374,12 +376,25 @@ class _Body:
     def line(self, segment: Segment, offset: int = 0) -> int:
         return self.ctx.body_line + segment.first + segment.text.count("\n", 0, offset)
 
-    def find(self, line: int, kind: str, message: str, loses: bool, once: str = "") -> None:
+    def column(self, segment: Segment, offset: int = 0) -> int:
+        """The 1-based column of ``offset`` (in ``segment.text``) on its line."""
+        return offset - segment.text.rfind("\n", 0, offset)
+
+    def find(
+        self,
+        line: int,
+        kind: str,
+        message: str,
+        loses: bool,
+        once: str = "",
+        *,
+        column: int = 0,
+    ) -> None:
         if once:
             if once in self.notes_seen:
                 return
             self.notes_seen.add(once)
-        self.result.findings.append(Finding(line, kind, message, loses))
+        self.result.findings.append(Finding(line, kind, message, loses, column=column))
 
     def edit(self, segment: Segment, start: int, end: int, text: str) -> None:
         self.edits.setdefault(id(segment), []).append(_Edit(start, end, text))
@@ -486,6 +501,7 @@ class _Body:
                     "shell ran them once. Move those to a separate statement if they must "
                     "run once.",
                     False,
+                    column=self.column(statement.segments[0]),
                 )
             return "step"
         if "create" in kinds and kinds <= {"create", "env"}:
@@ -574,6 +590,7 @@ class _Body:
                     "The MPI library must be installed on every node (setup or image_id).",
                     False,
                     once="mpirun",
+                    column=self.column(segment, words[index][1]),
                 )
             return "work"
         if base == "ray":
@@ -591,6 +608,7 @@ class _Body:
                 "(managed jobs are recovered by SkyPilot itself, job details are in "
                 "sky jobs queue). Remove it or guard it.",
                 not self.ctx.slurm_infra,
+                column=self.column(segment, words[index][1]),
             )
             return "work"
         if base in ("singularity", "apptainer"):
@@ -602,6 +620,7 @@ class _Body:
                 f"the command directly, or install {base} in setup.",
                 True,
                 once="apptainer",
+                column=self.column(segment, words[index][1]),
             )
             return "work"
         if base in SLURM_COMMANDS:
@@ -613,7 +632,13 @@ class _Body:
                 else f"{base} queries Slurm, which SkyPilot nodes do not have: use "
                 "sky jobs queue / sky status from the machine that launches."
             )
-            self.find(self.line(segment, words[index][1]), kind, message, True)
+            self.find(
+                self.line(segment, words[index][1]),
+                kind,
+                message,
+                True,
+                column=self.column(segment, words[index][1]),
+            )
             return "slurm"
         if base in ("conda", "mamba", "micromamba", "spack"):
             if plain[1:2] == ["activate"] and len(plain) > 2:
@@ -656,6 +681,7 @@ class _Body:
                 "(nvcc --version, pip list) instead.",
                 False,
                 once="module-substitution",
+                column=self.column(segment),
             )
         if self.multi and "RANDOM" in text and _RANDOM.search(text):
             self.result.seed_random = True
@@ -669,6 +695,7 @@ class _Body:
                 "$( … ) differs from node to node (bash seeds it anew there).",
                 False,
                 once="random",
+                column=self.column(segment),
             )
 
     def scontrol_hostnames(self, segment: Segment, match: re.Match[str]) -> None:
@@ -676,6 +703,7 @@ class _Body:
         literal hostlist written out; another variable split at its commas."""
         argument = match.group("arg")
         line = self.line(segment, match.start())
+        column = self.column(segment, match.start())
         if argument is None or _NODELIST_ARG.match(argument):
             replacement = 'echo "$SKYPILOT_NODE_IPS"'
             self.find(
@@ -685,6 +713,7 @@ class _Body:
                 "per line, head node first), which every node can reach.",
                 False,
                 once="scontrol",
+                column=column,
             )
         else:
             written = argument.strip()
@@ -705,6 +734,7 @@ class _Body:
                     "nodes do not have (they are the IPs in SKYPILOT_NODE_IPS).",
                     True,
                     once=f"scontrol-{written}",
+                    column=column,
                 )
             else:
                 replacement = f"echo {written} | tr , '\\n'"
@@ -718,6 +748,7 @@ class _Body:
                     "SKYPILOT_NODE_IPS).",
                     False,
                     once=f"scontrol-{written}",
+                    column=column,
                 )
         self.edit(segment, match.start(), match.end(), replacement)
 
@@ -761,6 +792,7 @@ class _Body:
                         "so it becomes the head node's IP on all of them.",
                         False,
                         once=f"address-{name}",
+                        column=self.column(segment, begin),
                     )
             if self.multi and ("$" in value or "`" in value):
                 why = _node_dependent(value)
@@ -884,6 +916,7 @@ class _Body:
             # prog), or a command in a string or substitution (bash -c "srun prog")
             if (plain == "srun" and position < len(words) - 1) or _SRUN_COMMAND.search(plain):
                 line = self.line(segment, start)
+                column = self.column(segment, start)
                 self.result.shim = True
                 self.find(
                     line,
@@ -897,6 +930,7 @@ class _Body:
                     "step as a line of its own.",
                     True,
                     once=f"srun-unread-{line}",
+                    column=column,
                 )
                 return
 
@@ -973,12 +1007,14 @@ class _Body:
             call = self.srun_calls[argv] = parse_srun(argv)
         start = words[index][1]
         line = self.line(segment, start)
+        column = self.column(segment, start)
         if not call.command:
             self.find(
                 line,
                 "not-converted",
                 "srun without a command starts nothing here; it is kept as written.",
                 True,
+                column=column,
             )
             self.result.shim = True
             return "step"
@@ -1022,7 +1058,9 @@ class _Body:
             self.ray_start(segment, words[command_at:])
         options = call.options
         for problem in call.problems:
-            self.find(line, "srun", f"srun: {problem}; the option is ignored.", False)
+            self.find(
+                line, "srun", f"srun: {problem}; the option is ignored.", False, column=column
+            )
         for name in options:
             if name not in _SRUN_GEOMETRY and name not in _SRUN_HARMLESS:
                 self.ignored_srun.setdefault(name, line)
@@ -1039,6 +1077,7 @@ class _Body:
                 "srun --pty starts an interactive shell, which "
                 "a batch task cannot have; use sky launch and ssh for that.",
                 True,
+                column=column,
             )
 
         def value(name: str) -> str | None:
@@ -1073,6 +1112,7 @@ class _Body:
                     + ("node" if hosts == 1 else f"{hosts} nodes")
                     + " instead.",
                     True,
+                    column=column,
                 )
                 nodelist = relative = None
                 nodes = nodes or str(hosts)
@@ -1102,6 +1142,7 @@ class _Body:
                     + ". The MPI library must be installed (setup or image_id).",
                     False,
                     once="mpi-step",
+                    column=column,
                 )
                 return "mpi"
         if self.whole_job_one_task_each(step):
@@ -1198,6 +1239,7 @@ class _Body:
                     "run, and so the job, alive).",
                     False,
                     once="ray-block",
+                    column=self.column(segment, start),
                 )
 
     def resolve(self, raw: str) -> str | None:
@@ -1268,6 +1310,7 @@ class _Body:
         self.srun(segment, Command(words, 0), 0)
         if self.multi:
             line = self.line(segment, begin)
+            column = self.column(segment, begin)
             self.find(
                 line,
                 "not-converted",
@@ -1277,6 +1320,7 @@ class _Body:
                 "addresses, read SKYPILOT_NODE_IPS.",
                 True,
                 once=f"srun-unread-{line}",
+                column=column,
             )
 
     def substituted_srun(self, segment: Segment, begin: int, end: int, inner: str) -> bool:
@@ -1308,6 +1352,7 @@ class _Body:
                     "SkyPilot's nodes are not (they are named by their IPs).",
                     True,
                     once=f"srun-address-{original}",
+                    column=self.column(segment, begin),
                 )
                 return True
             else:
@@ -1325,6 +1370,7 @@ class _Body:
                 ),
                 False,
                 once="srun-address",
+                column=self.column(segment, begin),
             )
             return True
         return False
@@ -1657,6 +1703,7 @@ class _Body:
                     "a b at its top), or pass them in envs (ARGS, set with sky jobs launch "
                     "--env ARGS='a b') and start run with set -- $ARGS.",
                     True,
+                    column=self.column(segment, offset),
                 )
                 return
 
