@@ -149,3 +149,9 @@ def test_body_notes_carry_the_column_of_the_command() -> None:
     c = conv("#SBATCH -N 1\nif true; then\n    singularity exec x.sif prog\nfi\n")
     (note,) = notes(c, "container")
     assert (note.line, note.column) == (4, 5)
+
+
+def test_module_notes_carry_the_column_of_the_module_command() -> None:
+    c = conv("#SBATCH -N 1\nif true; then\n  module load gcc/12\nfi\n")
+    (note,) = notes(c, "module")
+    assert (note.line, note.column) == (4, 3)

@@ -113,14 +113,14 @@ class BodyContext:
 @dataclass
 class BodyResult:
     """``run`` and ``setup`` (without the variables' preamble, which the converter adds),
-    the ``modules`` loaded (line, name), the pyxis ``images`` of ``srun`` steps (line,
+    the ``modules`` loaded (line, name, column), the pyxis ``images`` of ``srun`` steps (line,
     image), what the body reports, and what ``run`` needs: the ``srun`` function
     (``shim``), a hostfile for MPI, ``$RANDOM`` seeded alike on every node."""
 
     run: str
     setup: str
     findings: list[Finding] = field(default_factory=list)
-    modules: list[tuple[int, str]] = field(default_factory=list)
+    modules: list[tuple[int, str, int]] = field(default_factory=list)
     images: list[tuple[int, str]] = field(default_factory=list)
     shim: bool = False
     hostfile: bool = False
@@ -969,8 +969,9 @@ class _Body:
         elif plain[1:2] and plain[1] in ("swap", "switch") and len(plain) >= 4:
             names = [plain[3]]
         line = self.line(segment, command.words[index][1])
+        column = self.column(segment, command.words[index][1])
         for name in names:
-            self.result.modules.append((line, name))
+            self.result.modules.append((line, name, column))
             if self.ctx.mpi_module(name):
                 self.mpi_loaded = True
         if self.ctx.slurm_infra:

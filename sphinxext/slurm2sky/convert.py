@@ -583,6 +583,7 @@ class _Converter:
         self.image: tuple[int, str, str] | None = None  # (line, image, what chose it)
         self.array: grammar.ArraySpec | None = None
         self.module_image: tuple[int, str, str, str] | None = None
+        self.module_columns: dict[int, int] = {}  # line -> column of its module command
         self.job_name = ""  # --job-name as sbatch read it ("" when not given)
         self.chdir = ""  # --chdir inside the submission directory: run and setup cd there
         self.lines: list[str] | None = None  # the script's lines, once one is needed
@@ -1978,7 +1979,7 @@ class _Converter:
         tasks = layout.tasks_per_node
         return f"$(( SKYPILOT_NUM_NODES * {tasks} ))" if tasks != 1 else "$SKYPILOT_NUM_NODES"
 
-    def modules(self, modules: list[tuple[int, str]]) -> None:
+    def modules(self, modules: list[tuple[int, str, int]]) -> None:
         """``module load`` lines were removed from run: choose the image of the first
         module whose ``modules`` row has one, and say what replaces the others."""
         if not modules or self.slurm_infra:
@@ -1986,7 +1987,8 @@ class _Converter:
         module = self.rules.module
         # row id ("" for none) -> (row, line of its first module, its modules in order)
         groups: dict[str, tuple[ModuleRow | None, int, dict[str, None]]] = {}
-        for line, name in modules:
+        for line, name, column in modules:
+            self.module_columns.setdefault(line, column)
             row = module(name)
             key = row.id if row is not None else ""
             if key in groups:
@@ -2025,7 +2027,8 @@ class _Converter:
     def module_note(
         self, line: int, message: str, loses: bool, field: str = "resources.image_id"
     ) -> None:
-        self.notes.append(Note(line, "", "module", message, loses, field))
+        column = self.module_columns.get(line, 0)
+        self.notes.append(Note(line, "", "module", message, loses, field, column))
 
     def image_choice(self) -> None:
         if self.image is not None:
