@@ -170,31 +170,40 @@ def _parse_envs(parser: argparse.ArgumentParser, values: list[str]) -> dict[str,
     return envs
 
 
-def _position(data: bytes, index: int) -> tuple[int, int]:
+def byte_position(data: bytes, index: int) -> tuple[int, int]:
     """1-based (line, column) of byte ``index`` (the column counts bytes)."""
     line_start = data.rfind(b"\n", 0, index) + 1
     return data.count(b"\n", 0, index) + 1, index - line_start + 1
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of file ``path``, or of standard input for ``-``. Raises OSError."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def nul_position(data: bytes, end: int | None = None) -> tuple[int, int] | None:
+    """Where the first NUL byte of ``data[:end]`` is (a binary file), or ``None``."""
+    nul = data.find(b"\0", 0, len(data) if end is None else end)
+    return byte_position(data, nul) if nul >= 0 else None
 
 
 def _read(path: str) -> tuple[str | None, str]:
     """``(text, "")``, or ``(None, why it cannot be read)``: an OS error, a binary file
     (a NUL byte) or bytes that are not UTF-8, located as ``LINE:COLUMN: ...``."""
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
+        data = read_bytes(path)
     except OSError as error:
         return None, error.strerror or str(error)
-    nul = data.find(b"\0")
-    if nul >= 0:
-        line, column = _position(data, nul)
-        return None, f"{line}:{column}: a binary file (NUL byte), not YAML text"
+    nul = nul_position(data)
+    if nul is not None:
+        return None, f"{nul[0]}:{nul[1]}: a binary file (NUL byte), not YAML text"
     try:
         return data.decode("utf-8"), ""
     except UnicodeDecodeError as error:
-        line, column = _position(data, error.start)
+        line, column = byte_position(data, error.start)
         byte = data[error.start]
         return None, f"{line}:{column}: not UTF-8 text (byte 0x{byte:02x}), not YAML text"
 

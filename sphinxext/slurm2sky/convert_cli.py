@@ -50,6 +50,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from slurm2sky.cli import nul_position, read_bytes
 from slurm2sky.convert import Conversion, convert, unknown_accelerator
 from slurm2sky.emit import TASK_FILE, as_data, emit_yaml, format_note
 from slurm2sky.sbatch import parse_script
@@ -352,23 +353,18 @@ def _expand(scripts: Sequence[str]) -> tuple[list[str], list[str], bool]:
     return unique, skipped, directory
 
 
-def _position(data: bytes, index: int) -> tuple[int, int]:
-    """1-based (line, column) of byte ``index`` (the column counts bytes)."""
-    return data.count(b"\n", 0, index) + 1, index - (data.rfind(b"\n", 0, index) + 1) + 1
-
-
 def _read(name: str) -> str:
     """The text of script ``name`` (``-``: standard input), bytes that are not UTF-8
     kept as surrogate escapes (the converter notes them); :class:`UsageError` when it
     cannot be read or is binary (a NUL byte in its first 64 KiB)."""
     shown = "<stdin>" if name == "-" else name
     try:
-        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        data = read_bytes(name)
     except OSError as error:
         raise UsageError(f"{shown}: cannot be read: {error.strerror or error}") from None
-    nul = data.find(b"\0", 0, 65536)
-    if nul >= 0:
-        line, column = _position(data, nul)
+    nul = nul_position(data, 65536)
+    if nul is not None:
+        line, column = nul
         raise UsageError(
             f"{shown}:{line}:{column}: a binary file, not a batch script (a NUL byte) — "
             "valid: a text file that starts with #!"
