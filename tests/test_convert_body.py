@@ -115,34 +115,33 @@ def _body(text: str, nodes: int = 2):
         gpus_per_task=None,
         slurm_infra=False,
         values={},
-        module_rule=lambda name: None,
         mpi_module=lambda name: False,
     )
     return convert_body(text, context)
 
 
 def test_step_images_are_reported_one_by_one() -> None:
-    """The first image is the one image_id can take; a variable's, or other steps'
-    images, are said to be lost (convert.py reads BodyResult.images likewise)."""
-    result = _body(
+    """The body lists the steps' images; the converter, which knows the job's image, says
+    that the first becomes image_id and that a variable's, or other steps', are lost."""
+    steps = (
         "srun --container-image=nvcr.io#nvidia/pytorch:24.01-py3 python a.py\n"
         "srun --container-image=ubuntu:22.04 python b.py\n"
         'srun --container-image="${docker_image}" python c.py\n'
     )
+    result = _body(steps)
     assert result.images == [
         (2, "nvcr.io#nvidia/pytorch:24.01-py3"),
         (3, "ubuntu:22.04"),
         (4, "${docker_image}"),
     ]
-    first, others = [f for f in result.findings if f.kind == "container"]
-    assert not first.loses_meaning and "(nvcr.io#nvidia/pytorch:24.01-py3)" in first.message
-    assert others.loses_meaning and others.line == 3
-    assert (
-        "ubuntu:22.04 (line 3)" in others.message and "${docker_image} (line 4)" in others.message
-    )
-    (variable,) = [f for f in _body('srun --container-image="$IMG" x\n').findings]
-    assert variable.loses_meaning and "through a variable" in variable.message
-    assert "image_id is not set" in variable.message
+    assert not [f for f in result.findings if f.kind == "container"]  # said once, by convert
+    c = conv("#SBATCH -N 2\n" + steps)
+    assert c.task["resources"]["image_id"] == "docker:nvcr.io/nvidia/pytorch:24.01-py3"
+    first, other, variable = notes(c, "container")
+    assert not first.loses_meaning and "nvcr.io#nvidia/pytorch:24.01-py3" in first.message
+    assert other.loses_meaning and other.line == 4 and "ubuntu:22.04" in other.message
+    assert variable.loses_meaning and variable.line == 5
+    assert "through a variable" in variable.message and "image_id is not set" in variable.message
 
 
 def test_body_notes_carry_the_column_of_the_command() -> None:

@@ -95,8 +95,9 @@ class BodyContext:
     ``nodes`` and ``tasks_per_node`` are the job's layout (sbatch-spec §7); ``values``
     the static values of ``SLURM_*`` variables (and simple assignments found in the
     body) used to read ``srun`` options written with variables; ``slurm_infra`` is true
-    on SkyPilot's Slurm infra; ``module_rule`` returns the ``modules`` row for a module
-    name (``None`` without one); ``mpi_module`` tells an MPI module.
+    on SkyPilot's Slurm infra; ``mpi_module`` tells an MPI module (by the ``modules``
+    table); the pyxis images of ``srun`` steps are the converter's to judge (it knows the
+    job's image), so the body only lists them.
     """
 
     body_line: int
@@ -106,7 +107,6 @@ class BodyContext:
     gpus_per_task: int | None
     slurm_infra: bool
     values: dict[str, str]
-    module_rule: Callable[[str], object | None]
     mpi_module: Callable[[str], bool]
 
 
@@ -1573,8 +1573,6 @@ class _Body:
                 "its tasks directly, with the resources of the whole node.",
                 False,
             )
-        if self.result.images:
-            self.images()
         if self.activated is not None and not self.created and self.activated[1] != "base":
             line, what = self.activated
             self.find(
@@ -1588,50 +1586,6 @@ class _Body:
         self.cluster_paths()
         if "$" in self.body and _ARGUMENT_HINT.search(self.body):
             self.script_arguments(statements)
-
-    def images(self) -> None:
-        """What becomes of the images of ``srun --container-image`` steps: the converter
-        gives ``image_id`` the first one, if it names a registry image."""
-        images = self.result.images
-        line, first = images[0]
-        if _registry_image(first):
-            self.find(
-                line,
-                "container",
-                "srun --container-image runs the step in a container; on SkyPilot the whole "
-                f"task runs in image_id, which takes this image ({first}) unless the "
-                "script's header names one.",
-                False,
-            )
-        else:
-            how = (
-                "through a variable, which the converter cannot read"
-                if "$" in first or "`" in first
-                else "as a file (an enroot squashfs), which SkyPilot cannot run"
-            )
-            self.find(
-                line,
-                "container",
-                f"srun --container-image={first} names the step's image {how}: image_id is "
-                "not set from it, so the task runs in the default image (or the header's). "
-                "Set image_id: docker:<image> to the image the step needs.",
-                True,
-            )
-        others: dict[str, int] = {}
-        for other_line, image in images[1:]:
-            if image != first:
-                others.setdefault(image, other_line)
-        if others:
-            listed = ", ".join(f"{image} (line {at})" for image, at in others.items())
-            self.find(
-                min(others.values()),
-                "container",
-                f"srun --container-image names other images ({listed}) than the first "
-                f"({first}, line {line}): the whole task runs in one image (image_id), so "
-                "those steps run in it too. Use one image that has what every step needs, "
-                "or make the steps tasks of their own, each with its image_id.",
-                True,
-            )
 
     def cluster_paths(self) -> None:
         """The first path on the cluster's shared file systems, in its software trees,
@@ -2040,17 +1994,6 @@ _ASSIGNED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\Z")
 _NOT_PLAIN = re.compile(r"""[\\'"`$*?\[\]{}~]""")
 #: srun at the start of a command in some text (``srun …``, ``a; srun …``, ``$(srun …``).
 _SRUN_COMMAND = re.compile(r"(?:^|[;&|(`]\s*)srun\s")
-
-
-def _registry_image(image: str) -> bool:
-    """A pyxis image the converter can give ``image_id`` (not a variable, a squashfs file
-    or a path): as ``convert._docker_image`` reads it."""
-    image = image.strip()
-    for prefix in ("docker://", "dockerd://", "podman://"):
-        image = image.removeprefix(prefix)
-    return bool(image) and not (
-        image.startswith(("/", ".", "~")) or image.endswith(".sqsh") or "$" in image or "`" in image
-    )
 
 
 #: A use of the script's arguments: ``$1``, ``$@``, ``$*``, ``$#``, ``${1}``, ``${@}``.

@@ -346,9 +346,8 @@ class Segment:
     heredoc: str = ""
     heredoc_last: int = -1
     commands: list[Command] = field(default_factory=list)
-    #: compound depth before and after the line
+    #: compound depth before the line
     depth_before: int = 0
-    depth_after: int = 0
     #: the line opens or closes a compound command, or holds keywords
     structural: bool = False
     blank: bool = False
@@ -627,7 +626,6 @@ def scan(
                 blank=not work,
                 work=work,
                 depth_before=len(stack),
-                depth_after=len(stack),
             )
             if stack or current:
                 current.append(segment)
@@ -692,7 +690,6 @@ def scan(
                 if i > start:
                     segment.heredoc = "\n".join(lines[start:i])
                     segment.heredoc_last = i - 1
-        segment.depth_after = len(stack)
         if segment.structural:
             compound = True
         current.append(segment)

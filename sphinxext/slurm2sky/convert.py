@@ -121,7 +121,7 @@ _NOT_BASH_SYNTAX = re.compile(
 _DEFAULT_NAMES = frozenset({"<script>", "<stdin>", "-", ""})
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Note:
     """Something the converter says about the script.
 
@@ -142,28 +142,6 @@ class Note:
     loses_meaning: bool
     field: str = ""
     column: int = 0
-
-    def __init__(
-        self,
-        line: int,
-        directive: str,
-        kind: str,
-        message: str,
-        loses_meaning: bool,
-        field: str = "",
-        column: int = 0,
-    ) -> None:
-        # the generated frozen __init__ calls object.__setattr__ once a field; filling
-        # the instance's dict directly is three times faster (a script has ~7 notes)
-        # and leaves the instance as frozen
-        values = self.__dict__
-        values["line"] = line
-        values["directive"] = directive
-        values["kind"] = kind
-        values["message"] = message
-        values["loses_meaning"] = loses_meaning
-        values["field"] = field
-        values["column"] = column
 
 
 #: Every ``Note.kind`` the converter uses, with what it means.
@@ -1687,17 +1665,9 @@ class _Converter:
             gpus_per_task=layout.gpus_per_task,
             slurm_infra=self.slurm_infra,
             values=self.static_values(),
-            module_rule=module,
             mpi_module=lambda name: getattr(module(name), "id", "") == "mpi",
         )
         result = convert_body(body, context)
-        if result.images:
-            # the image notes are made here, where the job's image is known
-            result.findings = [
-                f
-                for f in result.findings
-                if not (f.kind == "container" and f.message.startswith("srun --container-image"))
-            ]
         self.notes += [
             Note(
                 f.line,
@@ -1706,11 +1676,10 @@ class _Converter:
                 f.message,
                 f.loses_meaning,
                 f.field,
-                getattr(f, "column", 0) if f.line > 0 else 0,
+                f.column if f.line > 0 else 0,
             )
             for f in result.findings
         ]
-        self.body_result = result
         self.variables = slurm_variables(body)
         preamble = self.preamble(result, body, body_line)
         run = result.run
@@ -1835,7 +1804,6 @@ class _Converter:
         else:
             run += '"$HOME/.slurm2sky_job"\n'
         self.run_text = run
-        self.body_result = None
         self.note(
             self.script.body_line,
             "",
