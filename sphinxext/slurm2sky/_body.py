@@ -67,25 +67,11 @@ from slurm2sky._shell import (
     substitutions,
     unquote,
 )
+from slurm2sky.notes import Note
 from slurm2sky.sbatch import parse_srun
 from slurm2sky.sbatch.values import ValueProblem, expand_hostlist, hostlist_count, parse_export
 
-__all__ = ["SHIM", "BodyContext", "BodyResult", "Finding", "convert_body", "slurm_variables"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something the converter reports about the body: ``line`` is 1-based in the
-    script; ``kind``, ``message``, ``loses_meaning`` and ``field`` as in
-    :class:`slurm2sky.convert.Note`."""
-
-    line: int
-    kind: str
-    message: str
-    loses_meaning: bool
-    field: str = "run"
-    #: 1-based, ``0`` when the finding is about whole lines
-    column: int = 0
+__all__ = ["SHIM", "BodyContext", "BodyResult", "convert_body", "slurm_variables"]
 
 
 @dataclass
@@ -119,7 +105,7 @@ class BodyResult:
 
     run: str
     setup: str
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Note] = field(default_factory=list)
     modules: list[tuple[int, str, int]] = field(default_factory=list)
     images: list[tuple[int, str]] = field(default_factory=list)
     shim: bool = False
@@ -394,7 +380,7 @@ class _Body:
             if once in self.notes_seen:
                 return
             self.notes_seen.add(once)
-        self.result.findings.append(Finding(line, kind, message, loses, column=column))
+        self.result.findings.append(Note(line, "", kind, message, loses, "run", column))
 
     def edit(self, segment: Segment, start: int, end: int, text: str) -> None:
         self.edits.setdefault(id(segment), []).append(_Edit(start, end, text))

@@ -47,6 +47,7 @@ from slurm2sky.mappings import (
     OptionRow,
     load_mappings,
 )
+from slurm2sky.notes import Note
 from slurm2sky.sbatch import values as grammar
 from slurm2sky.sbatch.tokenize import split_words
 
@@ -119,29 +120,6 @@ _NOT_BASH_SYNTAX = re.compile(
     r"typeset -[A-Za-z]*[UTZ])\b|\$\{\([^)]*\)|\$\{\^|\${=[A-Za-z_]"
 )
 _DEFAULT_NAMES = frozenset({"<script>", "<stdin>", "-", ""})
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something the converter says about the script.
-
-    ``line`` is the directive's (or the body line's) 1-based line, 0 for the whole script
-    or a command-line option; ``directive`` the directive as written
-    (``--time=24:00:00``) or ``""``; ``kind`` a stable id (see :data:`NOTE_KINDS`);
-    ``message`` why, and what to do; ``loses_meaning`` is true when the task does not
-    keep the script's meaning; ``field`` the task field it concerns
-    (``resources.accelerators``), used to place the comment, or ``""``; ``column`` the
-    1-based column on ``line`` (of the directive's option, or of its value when the note
-    is about the value), 0 when none is known or ``line`` is 0.
-    """
-
-    line: int
-    directive: str
-    kind: str
-    message: str
-    loses_meaning: bool
-    field: str = ""
-    column: int = 0
 
 
 #: Every ``Note.kind`` the converter uses, with what it means.
@@ -1668,18 +1646,7 @@ class _Converter:
             mpi_module=lambda name: getattr(module(name), "id", "") == "mpi",
         )
         result = convert_body(body, context)
-        self.notes += [
-            Note(
-                f.line,
-                "",
-                f.kind,
-                f.message,
-                f.loses_meaning,
-                f.field,
-                f.column if f.line > 0 else 0,
-            )
-            for f in result.findings
-        ]
+        self.notes += result.findings
         self.variables = slurm_variables(body)
         preamble = self.preamble(result, body, body_line)
         run = result.run
