@@ -9,7 +9,7 @@ import re
 import shlex
 
 from convert_helpers import conv
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from slurm2sky.convert import Conversion, Note
@@ -171,6 +171,7 @@ STRINGS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size
 
 
 @settings(max_examples=300, deadline=None)
+@example(name="", env={"ON": "\x1f"}, run="", note="")  # a YAML 1.1 boolean key, by ruamel
 @given(
     name=STRINGS,
     env=st.dictionaries(

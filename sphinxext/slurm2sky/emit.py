@@ -67,12 +67,15 @@ def _dumper() -> Any:
 
 
 def _ruamel(key: str, value: str) -> str:
+    """``key: value`` with ``value`` written by ruamel.yaml; the key as :func:`_key`
+    writes it (ruamel.yaml reads YAML 1.2, where ``ON`` is no boolean: it would leave
+    such a key plain, and YAML 1.1 would read it back as ``True``)."""
     stream = io.StringIO()
-    _dumper().dump({key: value}, stream)
+    _dumper().dump({"k": value}, stream)
     text = stream.getvalue()
     if text.endswith("\n...\n"):  # the document end marker (column 0, not content)
         text = text[: -len("...\n")]
-    return text
+    return _key(key) + text[1:]
 
 
 def _scalar(value: Any) -> str:
