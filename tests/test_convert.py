@@ -332,6 +332,37 @@ def test_wrap_is_the_run() -> None:
     assert c.task["run"] == "python train.py --fast\n"
 
 
+def _located(c: Conversion, kind: str) -> list[tuple[int, int]]:
+    return [(note.line, note.column) for note in notes(c, kind)]
+
+
+def test_notes_about_a_wrap_value_point_into_the_script_line() -> None:
+    """Column 1 of the wrapped command is the value's first column on the #SBATCH line;
+    a value written with quotes or backslashes inside points at the value; a
+    command-line --wrap has no line in the script."""
+    c = conv('#SBATCH --wrap="module load cuda; srun --pty /data/x"\n')
+    assert _located(c, "module") == [(2, 17)]
+    assert _located(c, "not-converted") == [(2, 35)]
+    assert _located(c, "cluster-path") == [(2, 46)]
+    c = conv("#SBATCH --wrap=ml\\ x\\;srun\\ --pty\n")
+    assert all(column == 16 for line, column in _located(c, "not-converted") if line == 2)
+    c = conv("", command_line=["--wrap=module load cuda\nsrun --pty x"])
+    assert _located(c, "not-converted") == [(0, 0)] and _located(c, "module") == [(0, 0)]
+
+
+def test_body_notes_have_columns() -> None:
+    c = conv(
+        "#SBATCH -N 2\n"
+        "source activate myenv\n"
+        "  srun --cpu-bind=cores --export=NONE python a.py /scratch/x\n"
+        "echo $SLURM_ARRAY_JOB_ID\n"
+    )
+    assert _located(c, "environment") == [(3, 1)]
+    assert (4, 3) in _located(c, "srun")
+    assert _located(c, "cluster-path") == [(4, 51)]
+    assert _located(c, "variable") == [(5, 7)]
+
+
 def test_a_python_body_runs_as_a_file() -> None:
     c = conv("#!/usr/bin/env python3\n#SBATCH -N 2\nprint('hello')\n")
     run = c.task["run"]

@@ -130,9 +130,9 @@ def test_step_images_are_reported_one_by_one() -> None:
     )
     result = _body(steps)
     assert result.images == [
-        (2, "nvcr.io#nvidia/pytorch:24.01-py3"),
-        (3, "ubuntu:22.04"),
-        (4, "${docker_image}"),
+        (2, 1, "nvcr.io#nvidia/pytorch:24.01-py3"),
+        (3, 1, "ubuntu:22.04"),
+        (4, 1, "${docker_image}"),
     ]
     assert not [f for f in result.findings if f.kind == "container"]  # said once, by convert
     c = conv("#SBATCH -N 2\n" + steps)

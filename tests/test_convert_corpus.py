@@ -57,11 +57,17 @@ def test_every_directive_has_exactly_one_disposition(converted) -> None:
 
 
 def test_every_note_is_located_and_documented(converted) -> None:
+    """A note on a line of the script has a column on that line; one about the whole
+    script (line 0) has none."""
     for name, script, conversion in converted:
-        lines = script.text.count("\n") + 1
+        lines = script.text.split("\n")
         for note in conversion.notes:
             assert note.kind in NOTE_KINDS, (name, note)
-            assert 0 <= note.line <= lines, (name, note)
+            assert 0 <= note.line <= len(lines), (name, note)
+            if note.line:
+                assert 1 <= note.column <= len(lines[note.line - 1]) + 1, (name, note)
+            else:
+                assert note.column == 0, (name, note)
             assert note.message.strip().endswith((".", ")")), (name, note)
 
 

@@ -100,14 +100,14 @@ class BodyContext:
 class BodyResult:
     """``run`` and ``setup`` (without the variables' preamble, which the converter adds),
     the ``modules`` loaded (line, name, column), the pyxis ``images`` of ``srun`` steps (line,
-    image), what the body reports, and what ``run`` needs: the ``srun`` function
+    column, image), what the body reports, and what ``run`` needs: the ``srun`` function
     (``shim``), a hostfile for MPI, ``$RANDOM`` seeded alike on every node."""
 
     run: str
     setup: str
     findings: list[Note] = field(default_factory=list)
     modules: list[tuple[int, str, int]] = field(default_factory=list)
-    images: list[tuple[int, str]] = field(default_factory=list)
+    images: list[tuple[int, int, str]] = field(default_factory=list)
     shim: bool = False
     hostfile: bool = False
     seed_random: bool = False
@@ -336,7 +336,7 @@ class _Body:
         self.edits: dict[int, list[_Edit]] = {}
         self.removed: set[int] = set()  # ids of segments removed from run
         self.multi = context.nodes > 1
-        self.ignored_srun: dict[str, int] = {}
+        self.ignored_srun: dict[str, tuple[int, int]] = {}
         self.mpi_loaded = False
         self.notes_seen: set[str] = set()
         self.pending: list[tuple[Segment, Command]] = []
@@ -344,14 +344,14 @@ class _Body:
         self.track_values = self.srun_text = "srun" in body
         self.lines = body.split("\n")
         self.created = False
-        self.activated: tuple[int, str] | None = None
+        self.activated: tuple[int, int, str] | None = None
         #: functions whose body starts job steps (name -> "step", or "mpi" for MPI steps)
         self.functions: dict[str, str] = {}
         #: srun options or srun itself in variables: name -> (words, array), or None
         #: when the value is not known (assigned differently in places)
         self.known: dict[str, tuple[tuple[str, ...], bool] | None] = {}
         #: notes about the statement being read that hold only if it runs on every node
-        self.deferred: list[tuple[int, str, str, bool, str]] = []
+        self.deferred: list[tuple[int, int, str, str, bool, str]] = []
         #: the SLURM_* variables the body reads (run sets the job's values of them)
         self.read: dict[str, int] | None = None
         #: some empty lines are marked as kept (see :meth:`keep_blank`)
@@ -376,10 +376,16 @@ class _Body:
         *,
         column: int = 0,
     ) -> None:
+        """A note about body line ``line`` (the script's numbering), at ``column`` (1-based;
+        ``0``: where the line's command starts). ``once``: a key said at most once."""
         if once:
             if once in self.notes_seen:
                 return
             self.notes_seen.add(once)
+        if not column:
+            index = line - self.ctx.body_line
+            text = self.lines[index] if 0 <= index < len(self.lines) else ""
+            column = len(text) - len(text.lstrip(" \t")) + 1
         self.result.findings.append(Note(line, "", kind, message, loses, "run", column))
 
     def edit(self, segment: Segment, start: int, end: int, text: str) -> None:
@@ -439,8 +445,8 @@ class _Body:
                     self.functions[name] = kind
             if self.deferred:
                 if kind in ("env", "step", "create") and not defines:
-                    for line, note_kind, message, loses, once in self.deferred:
-                        self.find(line, note_kind, message, loses, once)
+                    for line, column, note_kind, message, loses, once in self.deferred:
+                        self.find(line, note_kind, message, loses, once, column=column)
                 self.deferred = []
         return kind
 
@@ -642,7 +648,7 @@ class _Body:
 
     def activation(self, segment: Segment, offset: int, what: str) -> None:
         if self.activated is None:
-            self.activated = (self.line(segment, offset), what)
+            self.activated = (self.line(segment, offset), self.column(segment, offset), what)
 
     # -- rewrites -----------------------------------------------------------------
 
@@ -801,7 +807,14 @@ class _Body:
                         "must agree on it (a port, a run name)."
                     )
                 self.deferred.append(
-                    (self.line(segment, start), "per-node-value", message, True, f"per-node-{name}")
+                    (
+                        self.line(segment, start),
+                        self.column(segment, start),
+                        "per-node-value",
+                        message,
+                        True,
+                        f"per-node-{name}",
+                    )
                 )
 
     def remember(self, name: str, value: str, depth: int) -> None:
@@ -866,15 +879,17 @@ class _Body:
         if (name in self.known and self.known[name] is None) or "SRUN" in name.upper():
             return self.unread_srun(
                 segment,
-                self.line(segment, command.words[index][1]),
+                command.words[index][1],
                 f"{raw} starts a job step with srun, but the converter cannot tell its "
                 "value (it is set in more than one way, or outside the script)",
             )
         return None
 
-    def unread_srun(self, segment: Segment, line: int, why: str) -> str:
-        """A job step the converter cannot read: kept, for run's srun function."""
+    def unread_srun(self, segment: Segment, start: int, why: str) -> str:
+        """A job step the converter cannot read (its srun at offset ``start`` of the
+        segment's text): kept, for run's srun function."""
         self.result.shim = True
+        line = self.line(segment, start)
         self.find(
             line,
             "not-converted",
@@ -884,6 +899,7 @@ class _Body:
             "other option stops it. Write the step's options out on the srun line.",
             True,
             once=f"srun-unread-{line}",
+            column=self.column(segment, start),
         )
         return "step"
 
@@ -1023,7 +1039,7 @@ class _Body:
                 if any(_NOT_PLAIN.search(text) for text in value):
                     return self.unread_srun(
                         segment,
-                        line,
+                        start,
                         "this srun step's command is part of the value of "
                         f"{words[command_at][0]}, which the converter cannot write out",
                     )
@@ -1033,7 +1049,7 @@ class _Body:
         if not tail and first[:1] in ('"', "$") and _may_hold_options(first):
             return self.unread_srun(
                 segment,
-                line,
+                start,
                 f"this srun step's arguments start with {first}, whose value the converter "
                 "cannot see (it may hold srun options)",
             )
@@ -1050,12 +1066,12 @@ class _Body:
             )
         for name in options:
             if name not in _SRUN_GEOMETRY and name not in _SRUN_HARMLESS:
-                self.ignored_srun.setdefault(name, line)
+                self.ignored_srun.setdefault(name, (line, column))
         image = options.get("container-image")
         if image:
-            self.result.images.append((line, image))
+            self.result.images.append((line, column, image))
         environment = self.step_environment(
-            options.get("export"), _original_word(written, call, "export"), line
+            options.get("export"), _original_word(written, call, "export"), line, column
         )
         if "pty" in options:
             self.find(
@@ -1177,7 +1193,9 @@ class _Body:
         rest = environment[4:] if environment.startswith("env ") else environment
         return "env " + " ".join(assignments) + " " + rest
 
-    def step_environment(self, export: str | None, written: str | None, line: int) -> str:
+    def step_environment(
+        self, export: str | None, written: str | None, line: int, column: int
+    ) -> str:
         """``srun --export``'s assignments as an ``env`` prefix for the step's command
         (``""`` without any). sbatch-spec §6.12: with ``ALL`` a ``NAME=value`` applies only
         where the caller has no ``NAME`` (so ``NAME=${NAME-value}``); ``NONE``, ``NIL`` or
@@ -1189,7 +1207,13 @@ class _Body:
         try:
             spec = parse_export(export)
         except ValueProblem as problem:
-            self.find(line, "srun", f"srun --export: {problem}; the option is ignored.", False)
+            self.find(
+                line,
+                "srun",
+                f"srun --export: {problem}; the option is ignored.",
+                False,
+                column=column,
+            )
             return ""
         if spec.mode != "ALL":
             self.find(
@@ -1201,6 +1225,7 @@ class _Body:
                 + (", with the assignments it makes" if spec.assignments else "")
                 + ".",
                 False,
+                column=column,
             )
         # the value as the shell passed it: $ expands in it unless it was single-quoted
         special = r'(["\\`$])' if "'" in (written or "") else r'(["\\`])'
@@ -1552,15 +1577,17 @@ class _Body:
     def wrap_up(self, statements: list[Statement]) -> None:
         if self.ignored_srun:
             names = ", ".join(f"--{name}" for name in self.ignored_srun)
+            line, column = min(self.ignored_srun.values())
             self.find(
-                min(self.ignored_srun.values()),
+                line,
                 "srun",
                 f"srun options without an equivalent are dropped ({names}): each node runs "
                 "its tasks directly, with the resources of the whole node.",
                 False,
+                column=column,
             )
-        if self.activated is not None and not self.created and self.activated[1] != "base":
-            line, what = self.activated
+        if self.activated is not None and not self.created and self.activated[2] != "base":
+            line, column, what = self.activated
             self.find(
                 line,
                 "environment",
@@ -1568,6 +1595,7 @@ class _Body:
                 "SkyPilot node does not: create it in setup (python -m venv / conda create, "
                 "then pip install) or use an image that has it.",
                 True,
+                column=column,
             )
         self.cluster_paths()
         if "$" in self.body and _ARGUMENT_HINT.search(self.body):
@@ -1597,7 +1625,9 @@ class _Body:
                     break
         for kind, match in sorted(found.items(), key=lambda item: item[1].start()):
             shown = match.group().rstrip("/").lstrip("${")
-            line = self.ctx.body_line + body.count("\n", 0, match.start())
+            start = match.start()
+            line = self.ctx.body_line + body.count("\n", 0, start)
+            column = start - body.rfind("\n", 0, start)
             if kind == "shared":
                 message = (
                     "the script uses the cluster's shared file systems "
@@ -1620,7 +1650,7 @@ class _Body:
                     "it: give it a value in envs (a local directory such as /tmp/job), or "
                     "use such a directory directly."
                 )
-            self.find(line, "cluster-path", message, True)
+            self.find(line, "cluster-path", message, True, column=column)
 
     def script_arguments(self, statements: list[Statement]) -> None:
         """The first use of the script's arguments (``$1``, ``"$@"``, ``$#``), outside

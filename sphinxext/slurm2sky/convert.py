@@ -29,7 +29,7 @@ import re
 import shlex
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import translate
 from functools import cache
 from operator import attrgetter
@@ -1645,6 +1645,7 @@ class _Converter:
             values=self.static_values(),
             mpi_module=lambda name: getattr(module(name), "id", "") == "mpi",
         )
+        first_note = len(self.notes)
         result = convert_body(body, context)
         self.notes += result.findings
         self.variables = slurm_variables(body)
@@ -1656,18 +1657,44 @@ class _Converter:
         self.setup = result.setup
         if result.images:
             self.step_images(result.images)
-        self.modules(result.modules)
+        modules = result.modules
+        if wrap is not None:
+            where = self.wrap_position(wrap)
+            modules = [(*where(line, column), name) for line, name, column in modules]
+            modules = [(line, name, column) for line, column, name in modules]
+        self.modules(modules)
         if not body or body.isspace():
             self.note(
                 0, "", "not-converted", "the script has no commands: the task has no run.", True
             )
+        if wrap is not None:
+            where = self.wrap_position(wrap)
+            for index in range(first_note, len(self.notes)):
+                note = self.notes[index]
+                if note.line == body_line or not body_line:
+                    line, column = where(note.line, note.column)
+                    self.notes[index] = replace(note, line=line, column=column)
 
-    def step_images(self, images: list[tuple[int, str]]) -> None:
+    def wrap_position(self, wrap: Any) -> Callable[[int, int], tuple[int, int]]:
+        """Where a ``(line, column)`` of the body read from ``--wrap``'s value (directive
+        ``wrap``) is in the script: a value written as sbatch reads it (no quote or
+        backslash inside it; ``value_column`` is past an opening quote) maps column for
+        column; any other, the value's column; a command-line ``--wrap``, line 0 and no
+        column."""
+        if not wrap.value_line:
+            return lambda line, column: (0, 0)
+        start = wrap.value_column
+        source = self.script.text.split("\n")[wrap.value_line - 1]
+        if not source.startswith(wrap.value or "", start - 1):
+            return lambda line, column: (line, start if column else 0)
+        return lambda line, column: (line, column + start - 1 if column else 0)
+
+    def step_images(self, images: list[tuple[int, int, str]]) -> None:
         """The images of ``srun --container-image`` steps: the first one the converter
         can read becomes ``image_id`` unless the job has one; each other step runs in
         that image instead of its own, and one named through a variable is not known."""
         seen: set[str] = set()
-        for line, raw in images:
+        for line, column, raw in images:
             if raw in seen:
                 continue  # said at its first step
             seen.add(raw)
@@ -1691,6 +1718,7 @@ class _Converter:
                     + ". Set image_id: docker:<image> in the task to the image the step needs.",
                     True,
                     "resources.image_id",
+                    column,
                 )
                 continue
             if self.image is None:
@@ -1703,6 +1731,7 @@ class _Converter:
                     f"the whole task runs in image_id, which takes it: docker:{image}.",
                     False,
                     "resources.image_id",
+                    column,
                 )
                 continue
             if image != self.image[1]:
@@ -1717,6 +1746,7 @@ class _Converter:
                     "step as a task of its own if it needs its image.",
                     True,
                     "resources.image_id",
+                    column,
                 )
 
     def other_shell(self, program: str, body: str, body_line: int) -> None:
@@ -1749,6 +1779,7 @@ class _Converter:
             ),
             found is not None,
             "run",
+            1,
         )
 
     def foreign_interpreter(self, program: str) -> None:
@@ -1784,6 +1815,7 @@ class _Converter:
             ),
             False,
             "run",
+            1,
         )
 
     def static_values(self) -> dict[str, str]:
@@ -1839,6 +1871,7 @@ class _Converter:
         if unknown:
             first = min(self.variables[name] for name in unknown)
             line = body_line + body.count("\n", 0, first)
+            column = first - body.rfind("\n", 0, first)
             native = self.slurm_infra
             self.note(
                 line,
@@ -1854,6 +1887,7 @@ class _Converter:
                 ),
                 not native,
                 "run",
+                column,
             )
         return lines
 
