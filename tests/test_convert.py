@@ -635,6 +635,19 @@ def test_protected_keys_never_pass_through() -> None:
             assert not set(category.options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
 
 
+def test_options_that_change_the_submission_never_pass_through() -> None:
+    """SkyPilot writes sbatch_options into the script it submits itself: --wait would
+    block that sbatch, --hold keep the job from starting, --test-only submit nothing, and
+    -M send the job to a cluster SkyPilot does not watch."""
+    c = conv(
+        "#SBATCH -W --hold --test-only -M gpu --cluster-constraint=x --qos=high\nsrun x\n",
+        infra="slurm/c1",
+    )
+    assert c.task["config"]["slurm"]["sbatch_options"] == {"qos": "high"}
+    assert len(notes(c, "no-equivalent")) == 5
+    assert all(note.loses_meaning for note in notes(c, "no-equivalent"))
+
+
 # -- variables ------------------------------------------------------------------------------------
 
 

@@ -95,6 +95,7 @@ CATEGORY_LOSES_MEANING: Mapping[str, bool] = MappingProxyType(
         "accounting": False,
         "notification": False,
         "scheduling": True,
+        "submission": True,
         "managed-by-skypilot": False,
         "placement": False,
         "io": True,
