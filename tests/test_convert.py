@@ -635,6 +635,18 @@ def test_protected_keys_never_pass_through() -> None:
             assert not set(category.options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
 
 
+def test_sbatch_lowers_the_node_count_to_the_task_count() -> None:
+    """sbatch opt.c _opt_verify: fewer tasks than nodes sets the node count to the tasks;
+    a range's minimum too."""
+    c = conv("#SBATCH -N 8\n#SBATCH -n 2\nsrun x\n")
+    assert c.task["num_nodes"] == 2
+    (note,) = notes(c, "overridden")
+    assert (note.line, note.column, note.loses_meaning) == (2, 9, False)
+    assert conv("#SBATCH -N 4-8 -n 3\nsrun x\n").task["num_nodes"] == 3
+    assert conv("#SBATCH -N 2 -n 2\nsrun x\n").task["num_nodes"] == 2
+    assert not notes(conv("#SBATCH -N 2 -n 5\nsrun x\n"), "overridden")
+
+
 def test_options_that_change_the_submission_never_pass_through() -> None:
     """SkyPilot writes sbatch_options into the script it submits itself: --wait would
     block that sbatch, --hold keep the job from starting, --test-only submit nothing, and

@@ -132,7 +132,7 @@ NOTE_KINDS: Mapping[str, str] = MappingProxyType(
         "sbatch does not read (indented, disabled, misspelt, after the first command, after "
         "an empty word)",
         "site-option": "an option of a site plugin (SPANK), not translated",
-        "overridden": "a directive a later one replaces",
+        "overridden": "a directive a later one, or a rule of sbatch's, replaces",
         "no-equivalent": "an option SkyPilot has no equivalent for",
         "protected": "an option SkyPilot writes itself on its Slurm infra",
         "approximation": "converted, close to but not exactly the script's meaning",
@@ -533,6 +533,7 @@ class _Converter:
         self.options: Mapping[str, Any] = script.options
         self.parsed: dict[str, Any] = {}  # option -> its parsed value (see number)
         self.refused: set[int] = set()  # ids of directives whose value sbatch refuses
+        self.nodes_asked = 0  # --nodes when sbatch lowers it to --ntasks (compute_layout)
         self.problem_at: dict[tuple[int, int], Any] = {}  # sbatch's problems, by position
         self.refusal_at: dict[tuple[int, int], Any] = {}  # those it refuses the script for
         self.infra: str | None = None
@@ -759,6 +760,10 @@ class _Converter:
         if nodes is not None:
             layout.nodes = max(nodes[0], 1)
             layout.nodes_given = True
+            if ntasks is not None and 0 < ntasks < layout.nodes:
+                # sbatch opt.c _opt_verify: "can't run n processes on N nodes, setting
+                # nnodes to n" (the spec's §6.3)
+                self.nodes_asked, layout.nodes = layout.nodes, ntasks
         elif ntasks is not None and per_node:
             layout.nodes = max(math.ceil(ntasks / per_node), 1)
         layout.ntasks = ntasks
@@ -1003,6 +1008,18 @@ class _Converter:
             )
         if low == 0:
             self.approximation(d, "--nodes=0 asks for no node; the task asks for one.", "num_nodes")
+        if self.nodes_asked:
+            tasks = self.layout.nodes
+            self.note_for(
+                d,
+                "overridden",
+                f"{d.spelled} with {tasks} task{'s' if tasks > 1 else ''} (--ntasks): sbatch "
+                f"runs no node without a task, so it lowers the node count to {tasks} "
+                f'("can\'t run {tasks} processes on {self.nodes_asked} nodes"); the task '
+                f"asks for {tasks}.",
+                False,
+                "num_nodes",
+            )
 
     def option_cpus(self, index: int, d: Any) -> None:
         """``--ntasks-per-node``, ``--cpus-per-task``, ``--mincpus``: the CPUs per node."""
