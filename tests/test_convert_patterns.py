@@ -47,6 +47,29 @@ srun torchrun --nnodes $SLURM_NNODES --nproc_per_node 8 --rdzv_id $RANDOM \\
     assert notes(c, "approximation")  # $RANDOM seeded alike
 
 
+def test_a_task_farm_of_one_node_steps_is_warned_and_the_advice_spreads_it(
+    tmp_path: Path,
+) -> None:
+    """Steps of one node started in the background: Slurm spreads them over the job's
+    nodes; run's srun starts each on the first node, which the note says. Its advice,
+    --relative, spreads them."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    farm = (
+        "#SBATCH -N 4 --ntasks-per-node=2\n"
+        "for i in 0 1 2 3 4 5 6 7; do\n  {srun} prog $i &\ndone\nwait\n"
+    )
+    c, started, _ = run_on_nodes(farm.format(srun="srun -N1 -n1"), tmp_path / "a")
+    (note,) = [n for n in notes(c, "srun") if "background" in n.message]
+    assert (note.line, note.column, note.loses_meaning) == (4, 3, True)
+    assert sorted(s.node for s in started) == [0] * 8
+    c, started, _ = run_on_nodes(
+        farm.format(srun="srun -N1 -n1 --relative=$(( i % 4 ))"), tmp_path / "b"
+    )
+    assert not [n for n in notes(c, "srun") if "background" in n.message]
+    assert sorted(s.node for s in started) == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
 def test_a_node_rank_from_slurm_procid_inside_srun(tmp_path: Path) -> None:
     _, started, _ = run_on_nodes(
         """\

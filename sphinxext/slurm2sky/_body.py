@@ -1164,6 +1164,8 @@ class _Body:
                 normalized.append(f"--{option}={text}")
         if ntasks is None and per_node is None:
             normalized.append(f"--ntasks-per-node={self.ctx.tasks_per_node}")
+        if command.end == "&" and self.multi and nodelist is None and relative is None:
+            self.spread(step, line, column)
         self.edit(
             segment,
             start,
@@ -1172,6 +1174,33 @@ class _Body:
         )
         self.result.shim = True
         return "step"
+
+    def spread(self, step: _StepShape, line: int, column: int) -> None:
+        """A step started in the background on fewer nodes than the job (``srun -N1 -n1
+        x &``, a task farm): Slurm gives each such step free nodes of the allocation, so
+        steps started together spread over it (sbatch-spec §9); run's srun function starts
+        a step on the first nodes it covers (from ``--relative``, else the first), so here
+        they all run there."""
+        nodes = self.ctx.nodes
+        covered = int(step.nodes) if step.nodes and step.nodes.isdigit() else nodes
+        if step.ntasks and step.ntasks.isdigit():
+            covered = min(covered, int(step.ntasks))
+        if covered >= nodes:
+            return
+        self.find(
+            line,
+            "srun",
+            f"srun on {covered} of the job's {nodes} nodes, started in the background: Slurm "
+            "gives each such step nodes of the allocation that are free, so steps started "
+            "together spread over all of them; here each one runs on the first "
+            + ("node" if covered == 1 else f"{covered} nodes")
+            + " of the task, and the others stay idle. Spread the steps with --relative "
+            f"(srun --relative=$(( i % {nodes} )) …, which run's srun reads), or start one "
+            "step per node.",
+            True,
+            once="srun-spread",
+            column=column,
+        )
 
     def step_variables(self, environment: str) -> str:
         """The prefix of a step that starts one task on every node, run as its command:
