@@ -234,8 +234,10 @@ mpirun -np 32 lmp -in in.post
         ("mpirun", 0, "-np 32 lmp -in in.lj"),
         ("mpirun", 0, "-np 32 lmp -in in.post"),
     ]
-    hostfile = (tmp_path / "node0" / ".slurm2sky_hostfile").read_text()
-    assert hostfile == "10.0.0.1 slots=16\n10.0.0.2 slots=16\n"
+    # named by the task (a home may be shared), written by the head node only
+    hostfile = tmp_path / "node0" / ".slurm2sky_hostfile.sky-managed-2026-01-01_job_7-0"
+    assert hostfile.read_text() == "10.0.0.1 slots=16\n10.0.0.2 slots=16\n"
+    assert not list((tmp_path / "node1").glob(".slurm2sky_hostfile*"))
     assert notes(c, "mpi")
 
 

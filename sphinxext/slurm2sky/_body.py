@@ -163,7 +163,9 @@ srun() {
 export -f srun"""
 
 HEAD_IP = '$(echo "$SKYPILOT_NODE_IPS" | head -n 1)'
-HOSTFILE = "$HOME/.slurm2sky_hostfile"
+#: Where run writes the nodes for mpirun (on the head node, which runs it): named by the
+#: task's SKYPILOT_TASK_ID, since a home directory may be shared by jobs and nodes.
+HOSTFILE = "$HOME/.slurm2sky_hostfile.$SKYPILOT_TASK_ID"
 
 _SLURM_VARIABLE = re.compile(r"SLURMD?_[A-Z0-9_]+")
 _SCONTROL_HOSTNAMES = re.compile(

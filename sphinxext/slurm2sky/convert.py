@@ -36,7 +36,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from slurm2sky._body import SHIM, BodyContext, convert_body, slurm_variables
+from slurm2sky._body import HOSTFILE, SHIM, BodyContext, convert_body, slurm_variables
 from slurm2sky._gc import collector_paused
 from slurm2sky.mappings import (
     EnvironmentVariableRow,
@@ -1810,16 +1810,14 @@ class _Converter:
         # run exports them before it starts the program
         self.variables = slurm_variables(self.script.body)
         exports = self.variable_lines(self.script.body, self.script.body_line)
-        run = "".join(line + "\n" for line in exports)
-        run += (
-            f"cat > \"$HOME/.slurm2sky_job\" <<'{delimiter}'\n{text.rstrip(chr(10))}\n"
-            f'{delimiter}\nchmod +x "$HOME/.slurm2sky_job"\n'
+        program_file = '"$HOME/.slurm2sky_job.$SKYPILOT_TASK_ID"'  # a home may be shared
+        run = (
+            f"cat > {program_file} <<'{delimiter}'\n{text.rstrip(chr(10))}\n{delimiter}\n"
+            f"chmod +x {program_file}\n{program_file}\n"
         )
-        if self.layout.nodes > 1:
-            run += 'if [ "${SKYPILOT_NODE_RANK:-0}" = 0 ]; then "$HOME/.slurm2sky_job"; fi\n'
-        else:
-            run += '"$HOME/.slurm2sky_job"\n'
-        self.run_text = run
+        if self.layout.nodes > 1:  # written and run on the head node only
+            run = f'if [ "${{SKYPILOT_NODE_RANK:-0}}" = 0 ]; then\n{run}fi\n'
+        self.run_text = "".join(line + "\n" for line in exports) + run
         self.note(
             self.script.body_line,
             "",
@@ -1866,13 +1864,12 @@ class _Converter:
         if result.hostfile:
             slots = self.layout.tasks_per_node
             lines.append(
-                f'echo "$SKYPILOT_NODE_IPS" | sed "s/$/ slots={slots}/" > '
-                '"$HOME/.slurm2sky_hostfile"  # the nodes, for mpirun'
+                '[ "${SKYPILOT_NODE_RANK:-0}" != 0 ] || echo "$SKYPILOT_NODE_IPS" | '
+                f'sed "s/$/ slots={slots}/" > "{HOSTFILE}"  # the nodes, for mpirun'
             )
             lines.append(
-                'export OMPI_MCA_orte_default_hostfile="$HOME/.slurm2sky_hostfile" '
-                'PRTE_MCA_prte_default_hostfile="$HOME/.slurm2sky_hostfile" '
-                'HYDRA_HOST_FILE="$HOME/.slurm2sky_hostfile"'
+                f'export OMPI_MCA_orte_default_hostfile="{HOSTFILE}" '
+                f'PRTE_MCA_prte_default_hostfile="{HOSTFILE}" HYDRA_HOST_FILE="{HOSTFILE}"'
             )
         if result.shim:
             lines.append(SHIM)
