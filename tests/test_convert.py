@@ -416,6 +416,18 @@ def test_overridden_directives_are_accounted_for() -> None:
     assert c.dispositions == {0: "note:overridden", 1: "field:num_nodes"}
 
 
+def test_options_of_one_setting_replace_each_other_and_cumulative_ones_add_up() -> None:
+    """slurm_opt.c: -M and --cluster set one setting (the last wins, whatever its
+    spelling); -v counts each time and --mail-type ORs its types together."""
+    c = conv("#SBATCH -M gpu\n#SBATCH --cluster=smp\n#SBATCH -vv\necho\n")
+    (overridden,) = notes(c, "overridden")
+    assert "-M gpu is replaced by --cluster=smp (line 3)" in overridden.message
+    assert c.dispositions[2] == c.dispositions[3] == "note:no-equivalent"
+    c = conv("#SBATCH --mail-type=END\n#SBATCH --mail-type=FAIL\necho\n", infra="slurm/c")
+    assert c.task["config"]["slurm"]["sbatch_options"] == {"mail-type": "END,FAIL"}
+    assert not notes(c, "overridden")
+
+
 def test_command_line_options_override_the_script() -> None:
     c = conv("#SBATCH --mem=4G\necho\n", command_line=["--mem=8G"])
     assert c.task["resources"]["memory"] == "8+"

@@ -347,6 +347,16 @@ def test_unknown_site_option() -> None:
     assert result.options["nodes"].value == "1"
 
 
+def test_removed_options_name_what_replaced_them() -> None:
+    """The spec's §12: --workdir and --share were removed in Slurm 19.05."""
+    result = parse("#SBATCH --workdir=/x --share")
+    hints = [p.hint for p in result.problems]
+    assert hints == [
+        "-D/--chdir (--workdir was removed in Slurm 19.05)",
+        "-s/--oversubscribe (--share was removed in Slurm 19.05)",
+    ]
+
+
 def test_srun_only_option() -> None:
     result = parse("#SBATCH --mpi=pmix --cpu-bind=cores")
     assert kinds(result.problems) == ["srun-option", "srun-option"]

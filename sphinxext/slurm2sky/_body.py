@@ -487,15 +487,20 @@ class _Body:
             return "mpi"
         if "step" in kinds:
             if "work" in kinds and self.multi:
+                span = self.span(statement)
                 self.find(
                     self.line(statement.segments[0]),
                     "approximation",
-                    f"lines {self.span(statement)} start job steps, so they run on every node; "
-                    "the other commands in them also run on every node, where the batch "
-                    "shell ran them once. Move those to a separate statement if they must "
-                    "run once.",
+                    (
+                        f"line {span} starts job steps, so it runs on every node; the other "
+                        "commands on it"
+                        if span.isdigit()
+                        else f"lines {span} start job steps, so they run on every node; the "
+                        "other commands in them"
+                    )
+                    + " also run on every node, where the batch shell ran them once. Move "
+                    "those to a separate statement if they must run once.",
                     False,
-                    column=self.column(statement.segments[0]),
                 )
             return "step"
         if "create" in kinds and kinds <= {"create", "env"}:

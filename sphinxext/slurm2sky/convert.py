@@ -49,6 +49,7 @@ from slurm2sky.mappings import (
 )
 from slurm2sky.notes import Note
 from slurm2sky.sbatch import values as grammar
+from slurm2sky.sbatch.script import CUMULATIVE, same_setting
 from slurm2sky.sbatch.tokenize import split_words
 
 if TYPE_CHECKING:
@@ -864,8 +865,11 @@ class _Converter:
                 True,
             )
             return
-        winner = self.options.get(option)
-        if winner is not d:
+        winner = self.options.get(option) or next(
+            (self.options[other] for other in same_setting(option) if other in self.options),
+            None,
+        )
+        if winner is not d and option not in CUMULATIVE:
             where = (
                 f"line {winner.line}" if winner is not None and winner.line else "the command line"
             )
@@ -987,6 +991,9 @@ class _Converter:
                     value=True,
                 )
                 value = word
+        previous = self.sbatch_options.get(name)
+        if name in CUMULATIVE and isinstance(previous, str) and isinstance(value, str):
+            value = f"{previous},{value}"  # --mail-type=END --mail-type=FAIL: both
         self.sbatch_options[name] = value
         self.dispose(index, f"sbatch-options:{name}")
 
@@ -1897,8 +1904,9 @@ class _Converter:
                     "which the cluster sets for SkyPilot's own allocation; check that "
                     "its value is what the script expects."
                     if native
-                    else "which SkyPilot does not set and cannot derive: give them a value "
-                    "in envs or change the script."
+                    else "which SkyPilot does not set and cannot derive: give "
+                    + ("them a value" if len(unknown) > 1 else "it a value")
+                    + " in envs or change the script."
                 ),
                 not native,
                 "run",
@@ -2584,7 +2592,8 @@ def _column(d: Any, value: bool = False) -> int:
 def _problem_text(problem: Any) -> str:
     if problem is None:
         return ""
-    text = problem.message.rstrip(".") + "."
+    text = problem.message.rstrip(".")
+    text += "" if text.endswith(("!", "?")) else "."
     if getattr(problem, "hint", ""):
         text += f" Valid: {problem.hint.rstrip('.')}."
     return text[:1].upper() + text[1:]

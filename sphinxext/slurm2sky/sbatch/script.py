@@ -139,6 +139,20 @@ _SAME_SETTING: tuple[frozenset[str], ...] = (
     frozenset({"container-writable", "container-readonly"}),
 )
 _REPLACES = {name: group - {name} for group in _SAME_SETTING for name in group}
+#: Options every use of which counts, so none replaces another (``slurm_opt.c``:
+#: ``opt->verbose++``, ``opt->quiet++``, ``opt->mail_type |= parse_mail_type(arg)``).
+CUMULATIVE = frozenset({"verbose", "quiet", "mail-type"})
+
+
+def same_setting(option: str) -> frozenset[str]:
+    """The other options that set the setting ``option`` sets (``-M/--clusters`` and
+    ``--cluster``; ``--requeue`` and ``--no-requeue``): the last of them wins
+    (``slurm_opt.c``); empty for most options."""
+    return _REPLACES.get(option, frozenset())
+
+
+#: Options Slurm removed, with what replaces them and the release (the spec's §12).
+_REMOVED = {"workdir": ("-D/--chdir", "19.05"), "share": ("-s/--oversubscribe", "19.05")}
 
 #: Options that make sbatch print something and exit without submitting.
 _EXITS = {
@@ -444,7 +458,10 @@ class _Reader:
             return
         close = _close_option(long, self.table) if long else None
         hint = f"did you mean --{close}? " if close else ""
-        if long.startswith("container") and "container-image" not in self.table.by_name:
+        if long in _REMOVED:
+            replacement, release = _REMOVED[long]
+            hint = f"{replacement} (--{long} was removed in Slurm {release})"
+        elif long.startswith("container") and "container-image" not in self.table.by_name:
             hint += "a pyxis option: parse with pyxis=True for clusters that have pyxis"
         else:
             hint += "an sbatch option; on a cluster whose SPANK plugins add it, sbatch accepts it"
