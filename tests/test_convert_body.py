@@ -5,6 +5,7 @@ converted ``run`` with bash, once per simulated node."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,10 @@ def test_bytes_that_are_not_utf8_are_replaced_and_said() -> None:
     (note,) = notes(c, "encoding")
     assert (note.line, note.loses_meaning) == (2, True)
     assert note.message.startswith("column 15 holds the byte 0xE9")
+    # the other notes write the byte as \xe9, as text: no escape of Python's, no surrogate
+    (name,) = [n for n in c.notes if n.field == "name" or "job name" in n.message]
+    assert "'caf\\xe9'" in name.message and name.directive == "-J caf\\xe9"
+    assert not any(re.search(r"[\udc80-\udcff]|\\udc", n.message + n.directive) for n in c.notes)
 
 
 def _body(text: str, nodes: int = 2):

@@ -409,6 +409,30 @@ def _rules(mappings: Mappings) -> _Rules:
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
+#: An undecodable byte in a note's text: as kept (:data:`_UNDECODABLE`), or as ``repr``
+#: writes it in a quoted value (``'caf\\udce9'``).
+_UNDECODABLE_TEXT = re.compile(r"[\udc80-\udcff]|(?<!\\)\\udc([89a-f][0-9a-f])")
+
+
+def _readable(note: Note) -> Note:
+    """``note`` with every undecodable byte of its text (:data:`_UNDECODABLE_TEXT`)
+    written as ``\\xNN``, the byte's value: ``caf\\xe9``."""
+    if "\\udc" not in note.message + note.directive and not _UNDECODABLE.search(
+        note.message + note.directive
+    ):
+        return note
+    return replace(
+        note,
+        message=_UNDECODABLE_TEXT.sub(_byte_escape, note.message),
+        directive=_UNDECODABLE_TEXT.sub(_byte_escape, note.directive),
+    )
+
+
+def _byte_escape(match: re.Match[str]) -> str:
+    byte = int(match.group(1), 16) if match.group(1) else ord(match.group()) - 0xDC00
+    return f"\\x{byte:02x}"
+
+
 def _decodable(value: Any) -> Any:
     """``value`` (the task's strings, lists and mappings) with every undecodable byte
     (:data:`_UNDECODABLE`) replaced by U+FFFD: YAML text is Unicode, and SkyPilot's
@@ -2141,7 +2165,7 @@ class _Converter:
         self.notes.sort(key=_LINE)
         return Conversion(
             task,
-            tuple(self.notes),
+            tuple(_readable(note) for note in self.notes),
             (launch,),
             MappingProxyType(dispositions),
             self.script.path,
