@@ -263,6 +263,11 @@ def test_module_lines_are_removed_and_noted() -> None:
     assert c.task["resources"]["image_id"] == "docker:nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04"
     messages = " ".join(n.message for n in notes(c, "module"))
     assert "foo/1.0" in messages and "gcc/9" in messages
+    # a module command that loads nothing is said at its own line, too
+    (purge,) = [n for n in notes(c, "module") if n.line == 2]
+    assert purge.message.startswith("module purge: removed from run") and purge.column == 1
+    slurm = conv("module purge\nmodule load gcc\npython x.py\n", infra="slurm/c")
+    assert slurm.task["run"].startswith("module purge\n") and not notes(slurm, "module")
 
 
 def test_environment_creation_goes_to_setup() -> None:

@@ -985,6 +985,17 @@ class _Body:
                 self.mpi_loaded = True
         if self.ctx.slurm_infra:
             return "env"
+        if not names:  # module purge, unload, use, list, …: nothing to choose an image by
+            shown = " ".join(plain)
+            shown = shown if len(shown) <= 40 else shown[:39] + "…"
+            self.find(
+                line,
+                "module",
+                f"{shown}: removed from run; SkyPilot nodes have no environment modules "
+                "(software comes from image_id or setup).",
+                False,
+                column=column,
+            )
         self.remove_command(segment, command)
         return "removed"
 
