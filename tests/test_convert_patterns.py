@@ -81,6 +81,21 @@ srun bash -c 'torchrun --nnodes 2 --node_rank $SLURM_PROCID --master_addr x trai
     assert sorted(s.args.split()[3] for s in started) == ["0", "1"]
 
 
+def test_a_task_variable_in_a_steps_arguments_is_the_batch_shells(tmp_path: Path) -> None:
+    """sbatch-spec §8: the batch shell expands $SLURM_PROCID in srun's arguments (0 in the
+    batch step) before the tasks start; run expands it on each node: said."""
+    c, started, _ = run_on_nodes(
+        "#SBATCH -N 2 --ntasks-per-node=1\nsrun prog --rank $SLURM_PROCID\n", tmp_path
+    )
+    (note,) = notes(c, "per-node-value")
+    assert (note.line, note.column, note.loses_meaning) == (3, 1, True)
+    assert "$SLURM_PROCID" in note.message
+    assert sorted(s.args for s in started) == ["--rank 0", "--rank 1"]  # not Slurm's 0, 0
+    quoted = conv("#SBATCH -N 2\nsrun bash -c 'prog --rank $SLURM_PROCID'\n")
+    assert not notes(quoted, "per-node-value")
+    assert not notes(conv("#SBATCH -N 1\nsrun prog --rank $SLURM_PROCID\n"), "per-node-value")
+
+
 def test_b_one_task_per_gpu_reading_slurm_variables(tmp_path: Path) -> None:
     _, started, _ = run_on_nodes(
         """\

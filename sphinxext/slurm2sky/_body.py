@@ -162,6 +162,8 @@ srun() {
 }
 export -f srun"""
 
+#: A task's own variable, read where the batch shell expands it.
+_TASK_VARIABLE = re.compile(r"\$\{?(SLURM_(?:PROCID|NODEID|LOCALID))\b")
 HEAD_IP = '$(echo "$SKYPILOT_NODE_IPS" | head -n 1)'
 #: Where run writes the nodes for mpirun (on the head node, which runs it): named by the
 #: task's SKYPILOT_TASK_ID, since a home directory may be shared by jobs and nodes.
@@ -1143,6 +1145,8 @@ class _Body:
         if gpus is None and self.ctx.gpus_per_task:
             gpus = str(self.ctx.gpus_per_task)
         step = _StepShape(nodes, ntasks, per_node, nodelist, relative, gpus)
+        if self.multi:
+            self.per_task_arguments(words[index + 1 :], line, column)
         mpi = "mpi" in options and options.get("mpi") not in ("none", None)
         if mpi or self.mpi_loaded:
             total = self.static_tasks(step)
@@ -1192,6 +1196,33 @@ class _Body:
         )
         self.result.shim = True
         return "step"
+
+    def per_task_arguments(
+        self, words: Sequence[tuple[str, int, int]], line: int, column: int
+    ) -> None:
+        """A step's arguments that read a task's own variable (``srun prog --rank
+        $SLURM_PROCID``): the batch shell expands it before srun starts the tasks, so in
+        Slurm every task gets the batch step's value, 0 (sbatch-spec §8); run expands it
+        on each node, where it is that node's."""
+        for text, _, _ in words:
+            if "SLURM_" not in text:
+                continue
+            found = _TASK_VARIABLE.search(re.sub(r"'[^']*'", "", text))
+            if found is None:
+                continue
+            name = found.group(1)
+            self.find(
+                line,
+                "per-node-value",
+                f"this step's arguments read ${name}, which the batch shell expands before "
+                "srun starts the tasks: in Slurm every task gets the batch step's value, 0; "
+                "here each node expands it to its own value. To give each task its own, "
+                f"read it inside the task (srun bash -c '… ${name} …').",
+                True,
+                once="task-variable-argument",
+                column=column,
+            )
+            return
 
     def spread(self, step: _StepShape, line: int, column: int) -> None:
         """A step started in the background on fewer nodes than the job (``srun -N1 -n1
