@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -406,14 +408,33 @@ def test_the_launch_command_names_the_file_written(tmp_path: Path) -> None:
     result = run("-o", "outd/", "sweep.sh", cwd=tmp_path)
     text = (tmp_path / "outd" / "sweep.yaml").read_text()
     assert text.endswith("#   sky jobs launch --num-jobs 4 outd/sweep.yaml\n")
-    result = run("--format", "json", "-o", "my tasks/", "sweep.sh", cwd=tmp_path)
-    data = json.loads((tmp_path / "my tasks" / "sweep.json").read_text())
-    assert data["launch"] == ["sky jobs launch --num-jobs 4 'my tasks/sweep.json'"]
     # standard output: the file is the user's to name
     result = run("sweep.sh", cwd=tmp_path)
     assert result.stdout.endswith("#   sky jobs launch --num-jobs 4 task.yaml\n")
+
+
+def test_json_launch_commands_name_the_task_saved_as_yaml(tmp_path: Path) -> None:
+    # the JSON file holds {source, task, notes, ...}, which SkyPilot cannot launch: the
+    # launch commands name the task's file as YAML, the output's name with .yaml
+    (tmp_path / "sweep.sh").write_text(ARRAY)
+    result = run("--format", "json", "-o", "one.json", "sweep.sh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "one.json").read_text())
+    assert data["launch"] == ["sky jobs launch --num-jobs 4 one.yaml"]
+    assert not (tmp_path / "one.yaml").exists()
+    result = run("--format", "json", "-o", "my tasks/", "sweep.sh", cwd=tmp_path)
+    data = json.loads((tmp_path / "my tasks" / "sweep.json").read_text())
+    assert data["launch"] == ["sky jobs launch --num-jobs 4 'my tasks/sweep.yaml'"]
+    # the name a YAML conversion into the same directory writes
+    result = run("-o", "my tasks/", "sweep.sh", cwd=tmp_path)
+    assert (
+        (tmp_path / "my tasks" / "sweep.yaml")
+        .read_text()
+        .endswith("#   sky jobs launch --num-jobs 4 'my tasks/sweep.yaml'\n")
+    )
     data = json.loads(run("--format", "json", "sweep.sh", cwd=tmp_path).stdout)
     assert data["launch"] == ["sky jobs launch --num-jobs 4 task.yaml"]
+    assert "task.yaml" in run("--help").stdout.split("--format", 1)[1]
 
 
 # -- what is given on the command line must be valid ---------------------------------
@@ -477,3 +498,176 @@ def test_gpu_type_is_a_name_without_a_count(tmp_path: Path, value: str, message:
     assert result.returncode == 2, result.stderr
     assert result.stdout == "" and message in result.stderr
     assert "valid: one accelerator name without a count, e.g. A100" in result.stderr
+
+
+# -- outputs that cannot be written ------------------------------------------------
+
+
+def run_buffered(*args: str, cwd: Path, stdout: Any) -> subprocess.CompletedProcess[str]:
+    """The command with its standard output to ``stdout``, buffered as by default (a
+    write error then shows when the buffer is flushed, not at the write)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-m", "slurm2sky", "convert", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_standard_output_is_an_output_that_cannot_be_written(tmp_path: Path) -> None:
+    (tmp_path / "train.sh").write_text(TRAIN)
+    with open("/dev/full", "w") as full:
+        result = run_buffered("train.sh", cwd=tmp_path, stdout=full)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "slurm2sky convert: standard output: cannot be written: No space left on device"
+    )
+    # the same error as for -o FILE
+    result = run("--force", "-o", "/dev/full", "train.sh", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "slurm2sky convert: /dev/full: cannot be written: No space left on device"
+    )
+
+
+def test_a_closed_pipe_on_standard_output_is_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "train.sh").write_text(TRAIN)
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before anything is written
+    try:
+        result = run_buffered("train.sh", cwd=tmp_path, stdout=writer)
+    finally:
+        os.close(writer)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    assert "cannot be written" not in result.stderr  # the reader chose to stop: quiet
+    # a big output to a reader that stops early
+    body = "".join(f"echo step {i} of a long job\n" for i in range(5000))
+    (tmp_path / "long.sh").write_text("#!/bin/bash\n#SBATCH -N 1\n" + body)
+    piped = subprocess.run(
+        f"{sys.executable} -m slurm2sky convert long.sh | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+        check=False,
+    )
+    assert piped.stdout == "# SkyPilot"
+    assert "Traceback" not in piped.stderr and "Exception ignored" not in piped.stderr
+
+
+# -- --wrap: the script sbatch builds ----------------------------------------------
+
+
+def test_wrap_converts_the_script_sbatch_builds(tmp_path: Path) -> None:
+    result = run("--wrap=python train.py --lr 0.1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    task = load(result.stdout)
+    assert task["name"] == "wrap"  # sbatch's job name for --wrap
+    assert task["run"] == "python train.py --lr 0.1\n"
+    assert result.stdout.startswith("# SkyPilot ") and " converted from --wrap " in result.stdout
+    data = json.loads(run("--format", "json", "--wrap", "hostname", cwd=tmp_path).stdout)
+    assert data["source"] == "--wrap" and data["task"]["name"] == "wrap"
+    assert "Traceback" not in result.stderr
+
+
+def test_wrap_takes_the_other_sbatch_options(tmp_path: Path) -> None:
+    command = "srun python train.py $SLURM_JOB_NAME"
+    result = run("-N", "2", "--gpus-per-node=4", f"--wrap={command}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    task = load(result.stdout)
+    assert task["name"] == "wrap" and task["num_nodes"] == 2
+    assert task["resources"]["accelerators"] == "H100:4"
+    assert task["envs"]["SLURM_JOB_NAME"] == "wrap"
+    # -J wins over sbatch's "wrap", wherever it is, and is no note of its own
+    for args in (("-J", "mine", f"--wrap={command}"), (f"--wrap={command}", "--job=mine")):
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        task = load(result.stdout)
+        assert task["name"] == "mine" and task["envs"]["SLURM_JOB_NAME"] == "mine"
+        assert "overridden" not in result.stderr
+    # the last --wrap wins, as in sbatch's first pass
+    assert load(run("--wrap=first", "--wrap=second", cwd=tmp_path).stdout)["run"] == "second\n"
+
+
+def test_wrap_notes_name_it(tmp_path: Path) -> None:
+    result = run("-N", "2", "--wrap=hostname", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # the command is line 4 of the script sbatch builds
+    assert re.search(r"^--wrap: NOTE line 4(:\d+)? \[head-only\]", result.stderr, re.M)
+
+
+@pytest.mark.parametrize("script", ["s.sh", "-"])
+def test_wrap_with_a_script_is_refused_as_sbatch_refuses_it(tmp_path: Path, script: str) -> None:
+    (tmp_path / "s.sh").write_text("#!/bin/bash\n#SBATCH -N 2\nhostname\n")
+    for args in (("--wrap=hostname", script), (script, "--wrap", "hostname")):
+        result = run(*args, cwd=tmp_path, stdin="#!/bin/bash\nhostname\n")
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == "" and "Traceback" not in result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"slurm2sky convert: --wrap with a script ({script}): ")
+        assert "script arguments are not permitted with the --wrap option" in line
+        assert "valid: --wrap=COMMAND without a script, or the script without --wrap" in line
+
+
+def test_wrap_into_a_directory_is_wrap_yaml(tmp_path: Path) -> None:
+    result = run("--wrap=hostname", "-o", "out/", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["wrap.yaml"]
+    text = (tmp_path / "out" / "wrap.yaml").read_text()
+    assert load(text)["name"] == "wrap"
+    assert text.endswith("#   sky jobs launch out/wrap.yaml\n")
+    assert "  --wrap -> out/wrap.yaml" in result.stderr
+    result = run("--wrap=hostname", "--format", "json", "-o", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads((tmp_path / "out" / "wrap.json").read_text())
+    assert data["launch"] == ["sky jobs launch out/wrap.yaml"]
+
+
+# -- --infra and --partition-map -----------------------------------------------------
+
+
+def test_infra_and_partition_map_together_are_a_usage_error(scripts: Path) -> None:
+    result = run("--infra", "aws", "--partition-map", "gpu=gcp", str(scripts / "train.sh"))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("slurm2sky convert: --infra aws and --partition-map gpu=gcp: ")
+    assert "valid: --infra alone, or --partition-map NAME=INFRA (repeatable) alone" in line
+    # each alone is as documented: one infra for every task, or the partition's
+    task = load(run("--infra", "aws", str(scripts / "train.sh")).stdout)
+    assert task["resources"]["infra"] == "aws"
+    task = load(run("--partition-map", "gpu=gcp", str(scripts / "train.sh")).stdout)
+    assert task["resources"]["infra"] == "gcp"
+
+
+def test_a_partition_map_entry_no_script_uses_is_warned_about(
+    scripts: Path, tmp_path: Path
+) -> None:
+    maps = ("--partition-map", "gpus=gcp", "--partition-map", "gpu=aws")
+    result = run(*maps, str(scripts / "train.sh"))
+    assert result.returncode == 0, result.stderr
+    assert load(result.stdout)["resources"]["infra"] == "aws"
+    warnings = [line for line in result.stderr.splitlines() if "--partition-map" in line]
+    assert warnings == [
+        "slurm2sky convert: warning: --partition-map gpus=gcp was not used: no script asks "
+        "for partition 'gpus' (a typo?); the scripts ask for: gpu"
+    ]
+    # after the summary of a directory; the exit code does not change
+    result = run("--strict", *maps, "-o", str(tmp_path / "out"), str(scripts))
+    assert result.returncode == 1  # the sweep's throttle loses meaning, as without a map
+    assert result.stderr.splitlines()[-1].startswith(
+        "slurm2sky convert: warning: --partition-map gpus=gcp was not used"
+    )
+    # a partition given on the command line counts
+    result = run("--partition-map", "cpu=gcp", "-p", "cpu", str(scripts / "sweep.sbatch"))
+    assert result.returncode == 0 and "warning" not in result.stderr
+    result = run("--partition-map", "cpu=gcp", str(scripts / "sweep.sbatch"))
+    assert "the scripts ask for: no partition" in result.stderr

@@ -184,6 +184,14 @@ def read_bytes(path: str) -> bytes:
         return handle.read()
 
 
+def discard_stdout() -> None:
+    """Point standard output at ``os.devnull``, so that what is still buffered for it
+    (a reader that went away, a full disk) is dropped at exit instead of failing again
+    with a traceback. Source: the Python docs, ``signal`` module, "Note on SIGPIPE"."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def nul_position(data: bytes, end: int | None = None) -> tuple[int, int] | None:
     """Where the first NUL byte of ``data[:end]`` is (a binary file), or ``None``."""
     nul = data.find(b"\0", 0, len(data) if end is None else end)
@@ -288,8 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, as the Python docs advise.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        discard_stdout()
         return EXIT_INVALID
 
 

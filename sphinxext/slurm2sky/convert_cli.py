@@ -3,12 +3,17 @@
 Usage::
 
     slurm2sky convert [OPTIONS] [SBATCH OPTIONS] SCRIPT|DIR|- ...
+    slurm2sky convert [OPTIONS] [SBATCH OPTIONS] --wrap=COMMAND
 
 ``SBATCH OPTIONS`` are given as on the ``sbatch`` command line and override the
 script's own directives (sbatch(1): command-line options win over ``#SBATCH`` lines),
 except ``-o``, which is this command's output; write sbatch's as ``--output``. A value
 sbatch would refuse (``-N abc``), an unknown option or options sbatch refuses together
-are command-line errors, with what would be valid.
+are command-line errors, with what would be valid. ``--wrap=COMMAND`` takes the place of
+a script, as for sbatch: the script converted is the one sbatch builds (``#!/bin/sh``, a
+comment line, a blank line, then COMMAND at line 4), named ``--wrap`` in notes, and its
+job name is ``wrap`` unless ``-J`` is given; ``--wrap`` with a script is an error, as
+sbatch refuses it.
 
 One script (or ``-`` for standard input): the task YAML goes to standard output, or to
 ``-o FILE``; each note goes to standard error, one line each:
@@ -17,11 +22,21 @@ task does not keep the script's meaning, ``NOTE`` otherwise). Several scripts, a
 directory (every file in it, not recursing, that starts with ``#!`` or holds an
 ``#SBATCH`` line), or ``-o DIR`` naming an existing directory or ending in ``/``: the
 output is a directory (created if need be; ``-o DIR`` is required), each script becomes
-``DIR/<name>.yaml`` (``.json`` with ``--format json``; ``stdin`` for ``-``; when two
-scripts have one name, the later in path order gets ``<name>-2``), and a summary says
-which script went to which file. An input script is never overwritten, and a file that
-exists already only with ``--force``. The launch command at the end of the YAML names
-the file written (``task.yaml`` on standard output).
+``DIR/<name>.yaml`` (``.json`` with ``--format json``; ``stdin`` for ``-``, ``wrap`` for
+``--wrap``; when two scripts have one name, the later in path order gets ``<name>-2``),
+and a summary says which script went to which file. An input script is never
+overwritten, and a file that exists already only with ``--force``. The launch command at
+the end of the YAML names the file written (``task.yaml`` on standard output). With
+``--format json`` the file written holds more than the task (``source``, ``task``,
+``notes``, ``launch``, ``dispositions``), so its launch commands name the file the task
+would be saved to as YAML: the output's name with ``.yaml`` for its suffix
+(``-o one.json``: ``one.yaml``), ``task.yaml`` on standard output.
+
+``--infra`` is one infra for every task; ``--partition-map NAME=INFRA`` gives one per
+partition (the first mapped partition of a script's ``--partition`` list), and a task
+whose partitions are not mapped leaves the infra to SkyPilot. The two together are an
+error: ``--infra`` would leave the map unused. A ``--partition-map`` entry that no
+converted script asks for is warned about (a typo?) after the run.
 
 The task's ``workdir`` is ``.``: the directory ``sky`` is run from, as ``sbatch`` runs a job
 from the directory it was submitted from. Nothing from the scripts is ever run.
@@ -50,13 +65,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from slurm2sky.cli import nul_position, read_bytes
+from slurm2sky.cli import discard_stdout, nul_position, read_bytes
 from slurm2sky.convert import Conversion, convert, unknown_accelerator
 from slurm2sky.emit import TASK_FILE, as_data, emit_yaml, format_note
-from slurm2sky.sbatch import parse_script
+from slurm2sky.sbatch import BatchScript, parse_script, wrap_script
 from slurm2sky.sbatch.getopt import getopt_long, sbatch_table
 
 EXIT_OK, EXIT_STRICT, EXIT_USAGE = 0, 1, 2
+
+#: The name of the script built from ``--wrap`` (in notes, the summary and ``source``).
+WRAP = "--wrap"
 
 
 class UsageError(Exception):
@@ -82,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of this command's own options (sbatch's are split off first)."""
     parser = argparse.ArgumentParser(
         prog="slurm2sky convert",
-        usage="slurm2sky convert [OPTIONS] [SBATCH OPTIONS] SCRIPT|DIR|- ...",
+        usage="slurm2sky convert [OPTIONS] [SBATCH OPTIONS] SCRIPT|DIR|- ... | --wrap=COMMAND",
         description=__doc__.split("\n\n", 3)[3].split("Exit codes")[0].strip(),
         epilog="Exit codes: 0 converted; 1 --strict and meaning lost; 2 bad command line, "
         "unreadable script or unwritable output.",
@@ -113,16 +131,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="INFRA",
         help="where the task runs: aws, gcp, kubernetes/<context>, "
         "slurm/<cluster>[/<partition>] (on slurm/..., options without a task field pass "
-        "through sbatch_options)",
+        "through sbatch_options); one infra for every task, so not with --partition-map",
     )
     parser.add_argument(
         "--partition-map",
         action="append",
         default=[],
         metavar="NAME=INFRA",
-        help="the infra for a Slurm partition (repeatable), e.g. gpu=kubernetes/gpu-context",
+        help="the infra for a Slurm partition (repeatable), e.g. gpu=kubernetes/gpu-context; "
+        "not with --infra; an entry no script asks for is warned about",
     )
-    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument(
+        "--format",
+        choices=("yaml", "json"),
+        default="yaml",
+        help="yaml (default): the task with the notes as comments; json: {source, task, "
+        "notes, launch, dispositions} for programs, whose launch commands name the task "
+        "saved as YAML: the output's name with .yaml for its suffix (task.yaml on "
+        "standard output)",
+    )
     parser.add_argument(
         "--strict",
         action="store_true",
@@ -177,6 +204,31 @@ def split_sbatch_options(words: Sequence[str]) -> tuple[list[str], list[str]]:
         elif event.kind != "end":
             options.extend(words[index] for index in event.words)
     return options, scripts
+
+
+def split_wrap(options: Sequence[str]) -> tuple[str | None, list[str]]:
+    """(the command of ``--wrap``, ``None`` without one; ``options`` without ``--wrap``,
+    ending in ``--job-name=wrap`` when there is a ``--wrap`` and no job name).
+
+    sbatch reads ``--wrap`` in its first pass over the command line (the last one wins)
+    and builds the script from it (:func:`~slurm2sky.sbatch.wrap_script`); that pass also
+    sets the job name to ``wrap``, which ``--job-name`` on the command line replaces.
+    ``options`` are checked already (:func:`check_sbatch_options`). Source: sbatch
+    ``opt.c`` ``process_options_first_pass``, ``slurm_opt.c`` ``arg_set_wrap``.
+    """
+    wrap: str | None = None
+    named = False
+    rest: list[str] = []
+    for event in getopt_long(list(options), sbatch_table()):
+        option = event.spec.canonical if event.kind == "option" and event.spec else ""
+        if option == "wrap":
+            wrap = event.value or ""
+            continue
+        named = named or option == "job-name"
+        rest.extend(options[index] for index in event.words)
+    if wrap is not None and not named:
+        rest.append("--job-name=wrap")
+    return wrap, rest
 
 
 #: This command's options, for "did you mean" and for what is valid.
@@ -294,7 +346,17 @@ def check_infra(infra: str, where: str) -> str:
     return infra
 
 
-def _partition_map(values: Sequence[str]) -> dict[str, str]:
+def _partition_map(values: Sequence[str], infra: str | None) -> dict[str, str]:
+    """Partition name -> infra from the ``--partition-map NAME=INFRA`` values (the last
+    for a name wins); :class:`UsageError` for a value of another form, an infra SkyPilot
+    does not accept, or a map given with ``--infra`` (one infra for every task: the map
+    would not be used)."""
+    if values and infra:
+        raise UsageError(
+            f"--infra {infra} and --partition-map {values[0]}: --infra is the one infra for "
+            "every task, so the partition map would not be used — valid: --infra alone, or "
+            "--partition-map NAME=INFRA (repeatable) alone, for the scripts' partitions"
+        )
     result: dict[str, str] = {}
     for value in values:
         name, sep, infra = value.partition("=")
@@ -372,11 +434,34 @@ def _read(name: str) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def _render(conversion: Conversion, fmt: str, file_name: str) -> str:
+def _render(conversion: Conversion, fmt: str, target: str) -> str:
+    """The output for ``target`` (``""``: standard output) in format ``fmt``. Its launch
+    commands name the task file: in YAML ``target`` (``task.yaml`` on standard output);
+    in JSON, whose file holds more than the task, the file the task would be saved to as
+    YAML: ``target`` with ``.yaml`` for its suffix (``task.yaml`` on standard output)."""
     if fmt == "json":
-        data = as_data(conversion, file_name)
+        task_file = os.path.splitext(target)[0] + ".yaml" if target else TASK_FILE
+        data = as_data(conversion, task_file)
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return emit_yaml(conversion, file_name)
+    return emit_yaml(conversion, target or TASK_FILE)
+
+
+def _write(target: str, text: str, out: TextIO) -> None:
+    """Write ``text`` to file ``target``, or to ``out`` for ``""``, flushed so that an
+    error (a full disk, a closed pipe) is raised here and not at exit. Raises OSError."""
+    if not target:
+        out.write(text)
+        out.flush()
+        return
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _partitions(script: BatchScript) -> list[str]:
+    """The partitions the script asks for (``--partition``, the command line's included),
+    split as the converter splits them."""
+    partition = script.options.get("partition")
+    return partition.value.split(",") if partition is not None and partition.value else []
 
 
 def _report(name: str, conversion: Conversion, stream: TextIO) -> None:
@@ -396,7 +481,7 @@ def _output_names(names: Sequence[str], target: str, ext: str) -> dict[str, str]
     outputs: dict[str, str] = {}
     used: set[str] = set()
     for name in sorted(set(names), key=lambda n: (n != "-", os.path.normpath(n))):
-        stem = "stdin" if name == "-" else (Path(name).stem or "script")
+        stem = {"-": "stdin", WRAP: "wrap"}.get(name) or Path(name).stem or "script"
         file_name = f"{stem}.{ext}"
         counter = 2
         while file_name.lower() in used:
@@ -417,7 +502,7 @@ def _same_file(a: str, b: str) -> bool:
 def _check_outputs(outputs: Sequence[str], inputs: Sequence[str], force: bool) -> None:
     """:class:`UsageError` when an output would overwrite an input script, is a
     directory, or exists already without ``force``."""
-    sources = [name for name in inputs if name != "-"]
+    sources = [name for name in inputs if name not in ("-", WRAP)]
     for output in outputs:
         for source in sources:
             if _same_file(output, source):
@@ -490,15 +575,30 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
             check_gpu_type(args.gpu_type)
         sbatch_options, scripts = split_sbatch_options(args.args)
         check_sbatch_options(sbatch_options)
-        if not scripts:
-            raise UsageError("no script given: name a batch script, a directory or -")
-        partition_map = _partition_map(args.partition_map)
+        wrap, sbatch_options = split_wrap(sbatch_options)
+        if wrap is not None and scripts:
+            # sbatch opt.c: "Script arguments are not permitted with the --wrap option."
+            raise UsageError(
+                f"--wrap with a script ({' '.join(scripts)}): sbatch refuses it: script "
+                "arguments are not permitted with the --wrap option (sbatch builds the "
+                "script from --wrap's command) — valid: --wrap=COMMAND without a script, "
+                "or the script without --wrap"
+            )
+        if not scripts and wrap is None:
+            raise UsageError(
+                "no script given: name a batch script, a directory or -, or give --wrap=COMMAND"
+            )
         if args.infra:
             check_infra(args.infra, "--infra")
-        names, skipped, directory = _expand(scripts)
-        if names.count("-") > 1:
-            raise UsageError("standard input (-) can be read once")
-        texts = [(name, _read(name)) for name in names]
+        partition_map = _partition_map(args.partition_map, args.infra)
+        if wrap is not None:
+            names, skipped, directory = [WRAP], [], False
+            texts = [(WRAP, wrap_script(wrap))]
+        else:
+            names, skipped, directory = _expand(scripts)
+            if names.count("-") > 1:
+                raise UsageError("standard input (-) can be read once")
+            texts = [(name, _read(name)) for name in names]
         outputs, into_dir = _plan(args, names, directory)
     except UsageError as error:
         print(f"slurm2sky convert: {error}", file=err)
@@ -511,6 +611,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
     lost = 0
     rejected = 0
     written: list[tuple[str, str]] = []
+    asked: set[str] = set()  # the partitions the scripts ask for
     for name, text in texts:
         path = "<stdin>" if name == "-" else name
         script = parse_script(text, path=path, command_line=sbatch_options)
@@ -521,20 +622,22 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
             partition_map=partition_map,
         )
         target = outputs[name]
-        rendered = _render(conversion, args.format, target or TASK_FILE)
+        rendered = _render(conversion, args.format, target)
         _report(path, conversion, err)
         kinds.update(note.kind for note in conversion.notes)
         lost += conversion.loses_meaning
         rejected += script.rejected
-        if not target:
-            out.write(rendered)
-            continue
+        asked.update(_partitions(script))
         try:
-            with open(target, "w", encoding="utf-8") as handle:
-                handle.write(rendered)
+            _write(target, rendered, out)
         except OSError as error:
+            if not target and isinstance(error, BrokenPipeError):
+                raise  # the reader went away (| head): slurm2sky.cli.main stops quietly
+            if not target and out is sys.stdout:
+                discard_stdout()  # what is left in its buffer would fail again at exit
             print(
-                f"slurm2sky convert: {target}: cannot be written: {error.strerror or error}"
+                f"slurm2sky convert: {target or 'standard output'}: cannot be written: "
+                f"{error.strerror or error}"
                 + (f" ({len(written)} written before it)" if written else ""),
                 file=err,
             )
@@ -556,4 +659,12 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
             "line): " + ", ".join(skipped),
             file=err,
         )
+    for partition, infra in partition_map.items():
+        if partition not in asked:
+            print(
+                f"slurm2sky convert: warning: --partition-map {partition}={infra} was not "
+                f"used: no script asks for partition {partition!r} (a typo?); the scripts "
+                f"ask for: {', '.join(sorted(asked)) or 'no partition'}",
+                file=err,
+            )
     return EXIT_STRICT if args.strict and lost else EXIT_OK

@@ -20,6 +20,7 @@ from slurm2sky.sbatch.script import (
     SrunCall,
     parse_script,
     parse_srun,
+    wrap_script,
 )
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "option_table",
     "parse_script",
     "parse_srun",
+    "wrap_script",
 ]
 
 

@@ -1211,3 +1211,17 @@ def parse_srun(argv: Sequence[str], *, pyxis: bool = True) -> SrunCall:
                 start = offset + event.words[1]
                 break
     return SrunCall(MappingProxyType(options), tuple(directives), command, tuple(problems))
+
+
+def wrap_script(command: str) -> str:
+    """The batch script ``sbatch --wrap=COMMAND`` submits: ``#!/bin/sh``, the comment
+    line ``# This script was created by sbatch --wrap.``, a blank line, ``command`` and a
+    newline. sbatch reads ``--wrap`` from its command line only and then reads no script
+    file (``sbatch --wrap=cmd script.sh`` is refused); the script has no directives, and
+    the job name is ``wrap`` unless ``--job-name`` is given (``opt.c``, first pass).
+
+    ``command`` is the option's value as given (``"python train.py"``); returns the script
+    text, for :func:`parse_script`. Source: ``sbatch.c`` ``_script_wrap``; sbatch(1),
+    ``--wrap``.
+    """
+    return f"#!/bin/sh\n# This script was created by sbatch --wrap.\n\n{command}\n"
