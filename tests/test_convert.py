@@ -341,16 +341,16 @@ def _located(c: Conversion, kind: str) -> list[tuple[int, int]]:
     return [(note.line, note.column) for note in notes(c, kind)]
 
 
-def test_notes_about_a_wrap_value_point_into_the_script_line() -> None:
-    """Column 1 of the wrapped command is the value's first column on the #SBATCH line;
-    a value written with quotes or backslashes inside points at the value; a
-    command-line --wrap has no line in the script."""
-    c = conv('#SBATCH --wrap="module load cuda; srun --pty /data/x"\n')
-    assert _located(c, "module") == [(2, 17)]
-    assert _located(c, "not-converted") == [(2, 35)]
-    assert _located(c, "cluster-path") == [(2, 46)]
-    c = conv("#SBATCH --wrap=ml\\ x\\;srun\\ --pty\n")
-    assert all(column == 16 for line, column in _located(c, "not-converted") if line == 2)
+def test_wrap_in_a_script_is_ignored_as_sbatch_ignores_it() -> None:
+    """opt.c _set_options: --wrap is "handled in process_options_first_pass", on the
+    command line only; an #SBATCH --wrap line changes nothing, and the body runs."""
+    c = conv('#SBATCH --wrap="module load cuda; srun --pty x"\npython train.py\n')
+    assert c.task["run"] == "python train.py\n"
+    assert c.dispositions == {0: "note:ignored-directive"}
+    assert not notes(c, "module") and not notes(c, "not-converted")
+
+
+def test_notes_about_a_command_line_wrap_have_no_line_of_the_script() -> None:
     c = conv("", command_line=["--wrap=module load cuda\nsrun --pty x"])
     assert _located(c, "not-converted") == [(0, 0)] and _located(c, "module") == [(0, 0)]
 

@@ -5,6 +5,8 @@ and the ``SLURM_*`` variables it derives are the file's rows."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from convert_helpers import conv
 from slurm2sky import convert as converter
@@ -71,8 +73,8 @@ def spelled(name: str) -> str:
     return f"--{name}={value}"
 
 
-def disposition_of(text: str, option: str, **kw: object) -> str:
-    script = parse_script("#!/bin/bash\n" + text, path="job.sh")
+def disposition_of(text: str, option: str, command_line: tuple[str, ...] = (), **kw: object) -> str:
+    script = parse_script("#!/bin/bash\n" + text, path="job.sh", command_line=command_line)
     conversion = converter.convert(script, **kw)  # type: ignore[arg-type]
     (index,) = [
         i for i, d in enumerate(script.directives) if d.option == option and d.component == 0
@@ -93,7 +95,13 @@ def test_each_options_rows_example_gets_the_rows_disposition(row: object) -> Non
     #: what an example needs beside it to mean something (the row's skypilot cell says so)
     context = {"mem-per-gpu": " --gpus-per-node=8", "cpus-per-gpu": ""}
     text = f"#SBATCH {row.example}{context.get(row.option, '')}\necho\n"  # type: ignore[attr-defined]
-    got = disposition_of(text, row.option)  # type: ignore[attr-defined]
+    if row.option == "wrap":  # type: ignore[attr-defined]
+        # read on sbatch's command line only (ignored on an #SBATCH line)
+        assert disposition_of(text, "wrap") == "note:ignored-directive"
+        text, kw = "", {"command_line": tuple(shlex.split(row.example))}  # type: ignore[attr-defined]
+    else:
+        kw = {}
+    got = disposition_of(text, row.option, **kw)  # type: ignore[attr-defined]
     if row.field:  # type: ignore[attr-defined]
         expected = f"field:{row.field}"  # type: ignore[attr-defined]
     elif row.option == "array":  # type: ignore[attr-defined]
@@ -105,7 +113,7 @@ def test_each_options_rows_example_gets_the_rows_disposition(row: object) -> Non
         assert got == "note:partition"
         got = disposition_of(text, "partition", partition_map={"gpu": "aws"})
     assert got == expected
-    on_slurm = disposition_of(text, row.option, infra="slurm/c")  # type: ignore[attr-defined]
+    on_slurm = disposition_of(text, row.option, infra="slurm/c", **kw)  # type: ignore[attr-defined]
     if row.on_slurm == "sbatch-options":  # type: ignore[attr-defined]
         assert on_slurm == f"sbatch-options:{row.option}"  # type: ignore[attr-defined]
     elif row.on_slurm == "note":  # type: ignore[attr-defined]

@@ -1328,7 +1328,20 @@ class _Converter:
         self.no_equivalent(index, d, _plain(row.note), True, "run")
 
     def option_wrap(self, index: int, d: Any) -> None:
-        self.field(index, "run")
+        """sbatch reads ``--wrap`` in its first pass over its command line only; on an
+        ``#SBATCH`` line it is ignored and the script runs (``opt.c`` ``_set_options``:
+        "handled in process_options_first_pass")."""
+        if d.source == "command-line":
+            self.field(index, "run")
+            return
+        self.dispose_as_note(
+            index,
+            d,
+            "ignored-directive",
+            f"{d.spelled}: sbatch reads --wrap on its command line only; in a script it is "
+            "ignored, and the script's own commands run.",
+            False,
+        )
 
     def option_job_name(self, index: int, d: Any) -> None:
         original = d.value or ""
@@ -1669,6 +1682,8 @@ class _Converter:
         script = self.script
         layout = self.layout
         wrap = self.options.get("wrap")
+        if wrap is not None and wrap.source != "command-line":
+            wrap = None  # ignored in a script (option_wrap)
         body, body_line = (
             (wrap.value or "", wrap.line) if wrap is not None else (script.body, script.body_line)
         )
@@ -1707,36 +1722,16 @@ class _Converter:
         if result.images:
             self.step_images(result.images)
         modules = result.modules
-        if wrap is not None:
-            where = self.wrap_position(wrap)
-            modules = [(*where(line, column), name) for line, name, column in modules]
-            modules = [(line, name, column) for line, column, name in modules]
+        if wrap is not None:  # the command line's: no line of the script
+            modules = [(0, name, 0) for _, name, _ in modules]
         self.modules(modules)
         if not body or body.isspace():
             self.note(
                 0, "", "not-converted", "the script has no commands: the task has no run.", True
             )
         if wrap is not None:
-            where = self.wrap_position(wrap)
             for index in range(first_note, len(self.notes)):
-                note = self.notes[index]
-                if note.line == body_line or not body_line:
-                    line, column = where(note.line, note.column)
-                    self.notes[index] = replace(note, line=line, column=column)
-
-    def wrap_position(self, wrap: Any) -> Callable[[int, int], tuple[int, int]]:
-        """Where a ``(line, column)`` of the body read from ``--wrap``'s value (directive
-        ``wrap``) is in the script: a value written as sbatch reads it (no quote or
-        backslash inside it; ``value_column`` is past an opening quote) maps column for
-        column; any other, the value's column; a command-line ``--wrap``, line 0 and no
-        column."""
-        if not wrap.value_line:
-            return lambda line, column: (0, 0)
-        start = wrap.value_column
-        source = self.script.text.split("\n")[wrap.value_line - 1]
-        if not source.startswith(wrap.value or "", start - 1):
-            return lambda line, column: (line, start if column else 0)
-        return lambda line, column: (line, column + start - 1 if column else 0)
+                self.notes[index] = replace(self.notes[index], line=0, column=0)
 
     def step_images(self, images: list[tuple[int, int, str]]) -> None:
         """The images of ``srun --container-image`` steps: the first one the converter
