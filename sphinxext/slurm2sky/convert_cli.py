@@ -9,7 +9,9 @@ Usage::
 script's own directives (sbatch(1): command-line options win over ``#SBATCH`` lines),
 except ``-o``, which is this command's output; write sbatch's as ``--output``. A value
 sbatch would refuse (``-N abc``), an unknown option or options sbatch refuses together
-are command-line errors, with what would be valid. ``--wrap=COMMAND`` takes the place of
+on the command line are command-line errors, with what would be valid; an option sbatch
+refuses beside a script's directive (``--mem-per-cpu`` for a script with ``--mem``) is
+a WARNING for that script, as sbatch would refuse that script. ``--wrap=COMMAND`` takes the place of
 a script, as for sbatch: the script converted is the one sbatch builds (``#!/bin/sh``, a
 comment line, a blank line, then COMMAND at line 4), named ``--wrap`` in notes, and its
 job name is ``wrap`` unless ``-J`` is given; ``--wrap`` with a script is an error, as
