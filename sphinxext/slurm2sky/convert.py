@@ -417,10 +417,6 @@ _UNDECODABLE_TEXT = re.compile(r"[\udc80-\udcff]|(?<!\\)\\udc([89a-f][0-9a-f])")
 def _readable(note: Note) -> Note:
     """``note`` with every undecodable byte of its text (:data:`_UNDECODABLE_TEXT`)
     written as ``\\xNN``, the byte's value: ``caf\\xe9``."""
-    if "\\udc" not in note.message + note.directive and not _UNDECODABLE.search(
-        note.message + note.directive
-    ):
-        return note
     return replace(
         note,
         message=_UNDECODABLE_TEXT.sub(_byte_escape, note.message),
@@ -2158,9 +2154,14 @@ class _Converter:
                     )
             dispositions = dict(sorted(dispositions.items()))
         self.notes.sort(key=_LINE)
+        script = self.script
+        if _UNDECODABLE.search(script.text) or any(
+            _UNDECODABLE.search(d.spelled) for d in script.directives if not d.line
+        ):  # bytes that are not UTF-8, which notes may quote
+            self.notes = [_readable(note) for note in self.notes]
         return Conversion(
             task,
-            tuple(_readable(note) for note in self.notes),
+            tuple(self.notes),
             (launch,),
             MappingProxyType(dispositions),
             self.script.path,
