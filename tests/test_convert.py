@@ -702,6 +702,16 @@ def test_variables_without_a_counterpart_are_noted() -> None:
     assert note.loses_meaning
 
 
+def test_a_het_job_step_runs_its_first_component_only_and_says_so() -> None:
+    c = conv(
+        "#SBATCH -N1\n#SBATCH hetjob\n#SBATCH -N1\n"
+        "srun --het-group=0 ./a x :  --het-group=1 ./b\necho done\n"
+    )
+    assert c.task["run"] == "./a x\necho done\n"
+    (note,) = [n for n in notes(c, "not-converted") if "het-job" in n.message]
+    assert (note.line, note.column, note.loses_meaning) == (5, 26, True)
+
+
 def test_srun_with_an_unknown_option_keeps_its_command() -> None:
     from slurm2sky.convert import convert
     from slurm2sky.sbatch import parse_script

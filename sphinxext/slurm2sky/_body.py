@@ -1065,6 +1065,19 @@ class _Body:
                     )
                 tail = " ".join(value)
                 command_start = words[command_at][2]
+        colon = next((i for i in range(command_at + 1, len(words)) if words[i][0] == ":"), 0)
+        if colon:
+            # srun(1) "heterogeneous job steps": a ":" word separates the components' commands
+            self.edit(segment, words[colon - 1][2], words[-1][2], "")
+            self.find(
+                line,
+                "not-converted",
+                "this srun step starts commands in the het-job's components, separated by "
+                '":"; the task is component 0 only, so only the first command runs here. '
+                "Run each other component's command in a task of its own.",
+                True,
+                column=self.column(segment, words[colon][1]),
+            )
         first = words[command_at][0]
         if not tail and first[:1] in ('"', "$") and _may_hold_options(first):
             return self.unread_srun(
