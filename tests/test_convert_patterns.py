@@ -81,6 +81,36 @@ srun bash -c 'torchrun --nnodes 2 --node_rank $SLURM_PROCID --master_addr x trai
     assert sorted(s.args.split()[3] for s in started) == ["0", "1"]
 
 
+def test_blocks_that_set_variables_and_only_print_run_on_every_node(tmp_path: Path) -> None:
+    """The batch shell ran them once and every later step had the variables they set
+    (sbatch-spec §8): every node runs them, and says so."""
+    c, started, _ = run_on_nodes(
+        "#SBATCH -N 2 --ntasks-per-node=1\n"
+        'if [ -z "$PORT" ]; then\n  PORT=29500\n  echo "port $PORT"\nfi\n'
+        'case "$MODEL" in small) BS=64; echo small ;; *) BS=16 ;; esac\n'
+        "read -r EPOCHS <<< 10\n"
+        "srun prog --port $PORT --bs $BS --epochs $EPOCHS\n",
+        tmp_path,
+    )
+    assert sorted((s.node, s.args) for s in started) == [
+        (0, "--port 29500 --bs 16 --epochs 10"),
+        (1, "--port 29500 --bs 16 --epochs 10"),
+    ]
+    printing = [n.line for n in notes(c, "approximation") if "every node prints" in n.message]
+    assert printing == [3, 7]
+
+
+def test_a_head_only_block_that_sets_what_later_lines_read_is_warned() -> None:
+    c = conv(
+        "#SBATCH -N 2\nif [ -f x ]; then\n  PORT=$(cat port)\n  python prep.py\nfi\n"
+        "srun python train.py --port $PORT\n"
+    )
+    (note,) = [n for n in notes(c, "head-only") if n.loses_meaning]
+    assert (note.line, note.column) == (3, 1)
+    assert "set PORT, which later lines read" in note.message
+    assert 'if [ "${SKYPILOT_NODE_RANK:-0}" = 0 ]' in c.task["run"]
+
+
 def test_a_task_variable_in_a_steps_arguments_is_the_batch_shells(tmp_path: Path) -> None:
     """sbatch-spec §8: the batch shell expands $SLURM_PROCID in srun's arguments (0 in the
     batch step) before the tasks start; run expands it on each node: said."""

@@ -164,6 +164,12 @@ export -f srun"""
 
 #: A task's own variable, read where the batch shell expands it.
 _TASK_VARIABLE = re.compile(r"\$\{?(SLURM_(?:PROCID|NODEID|LOCALID))\b")
+#: Commands that only print (a statement of state and these runs on every node).
+_PRINTS = frozenset({"echo", "printf"})
+#: A variable a statement assigns (``X=1``, ``export X=1``, ``local X=``, ``X+=``).
+_ASSIGNED_NAME = re.compile(r"(?<![\w$./-])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=")
+#: The names ``read`` assigns (``read -r A B < file``).
+_READ_NAMES = re.compile(r"\bread\b([^<;|&\n]*)")
 HEAD_IP = '$(echo "$SKYPILOT_NODE_IPS" | head -n 1)'
 #: Where run writes the nodes for mpirun (on the head node, which runs it): named by the
 #: task's SKYPILOT_TASK_ID, since a home directory may be shared by jobs and nodes.
@@ -508,8 +514,73 @@ class _Body:
         if "create" in kinds and kinds <= {"create", "env"}:
             return "create"
         if "work" in kinds or "slurm" in kinds:
+            if self.multi and kinds == {"env", "work"}:
+                return self.state_and_work(statement)
             return "work"
         return "env"
+
+    def state_and_work(self, statement: Statement) -> str:
+        """A statement that sets the shell's state (variables, the directory, …) and does
+        other work (``if [ -z "$PORT" ]; then PORT=29500; echo …; fi``). The batch shell
+        ran it once and every later step had its state (sbatch-spec §8, §9). When the
+        rest only prints, it runs on every node (``env``), which then prints too; else on
+        the head node (``work``), and the state it sets that later lines read is said to
+        be missing on the other nodes."""
+        span = self.span(statement)
+        one = span.isdigit()
+        lines = f"line {span}" if one else f"lines {span}"
+        if all(self.prints_only(segment) for segment in statement.segments):
+            self.find(
+                self.line(statement.segments[0]),
+                "approximation",
+                f"{lines} {'sets' if one else 'set'} variables or the directory that later "
+                f"lines may need on every node, so every node runs {'it' if one else 'them'};"
+                " what it prints, every node prints.",
+                False,
+            )
+            return "env"
+        text = "\n".join(self.lines[statement.first : statement.last + 1])
+        names = {m.group(1) for m in _ASSIGNED_NAME.finditer(text)}
+        for match in _READ_NAMES.finditer(text):  # its words (options too: they match nothing)
+            names.update(word for word in match.group(1).split() if word.isidentifier())
+        later = "\n".join(self.lines[statement.last + 1 :])
+        read = sorted(
+            name
+            for name in names
+            if "$" in later and re.search(rf"\$\{{?{name}\b", later) is not None
+        )
+        if read:
+            self.find(
+                self.line(statement.segments[0]),
+                "head-only",
+                f"{lines} {'runs' if one else 'run'} on the head node only, as the batch "
+                f"shell ran {'it' if one else 'them'} once, and "
+                f"{'sets' if one else 'set'} {', '.join(read)}, which later lines read: on "
+                "the other nodes "
+                f"{'they are' if len(read) > 1 else 'it is'} not set. Set "
+                f"{'them' if len(read) > 1 else 'it'} in a statement of its own (every "
+                "node runs that), apart from the work the head node does once.",
+                True,
+            )
+        return "work"
+
+    def prints_only(self, segment: Segment) -> bool:
+        """Whether ``segment`` does nothing but set state and print (``echo``,
+        ``printf``; tests and the other environment commands)."""
+        if segment.blank:
+            return True
+        if segment.work:
+            for line in segment.text.split("\n"):
+                words = line.split(None, 1)
+                if words and words[0][0] != "#" and words[0] not in _PRINTS:
+                    return False
+            return True
+        for command in segment.commands:
+            name = command.name
+            base = name.rsplit("/", 1)[-1]
+            if name and base not in _PRINTS and base not in ENVIRONMENT_COMMANDS:
+                return False
+        return True
 
     def span(self, statement: Statement) -> str:
         first = self.ctx.body_line + statement.first
