@@ -62,6 +62,7 @@ line=$(printf '%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t%s\\t' "{name}" "$SKYPILOT_NOD
   "${{SLURM_PROCID-}}" "${{SLURM_LOCALID-}}" "${{SLURM_NODEID-}}" "${{SLURM_NTASKS-}}" \\
   "${{CUDA_VISIBLE_DEVICES-}}" "$*"; env | grep -E '^(SLURM|MASTER|RANK|WORLD)' | tr '\\n' ' ')
 echo "$line" >> "{log}"  # one write: the nodes log at the same time
+case " $* " in *" --fail "*) exit 3 ;; esac  # a program that fails, when asked to
 """
 
 

@@ -100,6 +100,23 @@ def test_blocks_that_set_variables_and_only_print_run_on_every_node(tmp_path: Pa
     assert printing == [3, 7]
 
 
+def test_a_head_only_block_reads_the_status_of_the_line_before_it(tmp_path: Path) -> None:
+    """The head-node guard is a command too: the block still sees, as $?, the status of
+    the step before it (srun returns its tasks' highest exit code, sbatch-spec §9)."""
+    c = conv(
+        "#SBATCH -N 2\nsrun prog --fail\n"
+        "if [ $? -ne 0 ]; then python report.py; exit 1; fi\npython evaluate.py\n"
+    )
+    started, done = simulate(c.task["run"], 2, tmp_path=tmp_path)
+    assert sorted((s.program, s.node) for s in started) == [
+        ("prog", 0),
+        ("prog", 1),
+        ("python", 0),
+    ]
+    assert [s.args for s in started if s.program == "python"] == ["report.py"]
+    assert [process.returncode for process in done] == [1, 0]
+
+
 def test_a_head_only_block_that_sets_what_later_lines_read_is_warned() -> None:
     c = conv(
         "#SBATCH -N 2\nif [ -f x ]; then\n  PORT=$(cat port)\n  python prep.py\nfi\n"

@@ -1629,7 +1629,12 @@ class _Body:
             text = "\n".join(head)
             body = text.rstrip("\n ")
             if body.strip():
+                status = "$?" in body or "${?}" in body
+                if status:  # the guard's test would be the $? the block reads
+                    parts.append("slurm2sky_status=$?")
                 parts.append('if [ "${SKYPILOT_NODE_RANK:-0}" = 0 ]; then  # the head node only')
+                if status:
+                    parts.append("(exit $slurm2sky_status)  # the $? of the line before")
                 parts.append(body)
                 parts.append("fi")
                 if later and self.result.seed_random and _RANDOM.search(body):
