@@ -4,6 +4,7 @@ partition map, and SkyPilot's Slurm infra (sbatch_options pass-through)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from dataclasses import FrozenInstanceError, asdict, replace
 from pathlib import Path
 
@@ -283,6 +284,31 @@ def test_environment_creation_goes_to_setup() -> None:
     assert "pip install" not in run and "python -m venv" not in run
     assert "source env/bin/activate" in run and "python train.py" in run
     assert notes(c, "setup") and not notes(c, "environment")
+
+
+@needs_bash
+def test_setup_sets_the_slurm_variables_it_reads(tmp_path: Path) -> None:
+    """setup repeats the lines before the environment's creation; the SLURM_* variables
+    they read are set there as in run, from setup's own SkyPilot variables."""
+    c = conv(
+        "#SBATCH -N 2\ncd $SLURM_SUBMIT_DIR\nWORK=/tmp/j_${SLURM_JOB_ID}_$SLURM_NODEID\n"
+        "python -m venv $WORK/env\nsrun python train.py\n"
+    )
+    setup = c.task["setup"]
+    assert setup.startswith("# Slurm's variables, from SkyPilot's (slurm2sky)\n")
+    assert "SKYPILOT_NODE_RANK=$SKYPILOT_SETUP_NODE_RANK\n" in setup
+    (tmp_path / "sky_workdir").mkdir()
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "SKYPILOT_SETUP_NODE_RANK": "1",
+        "SKYPILOT_SETUP_NODE_IPS": "10.0.0.1\n10.0.0.2",
+        "SKYPILOT_TASK_ID": "sky-managed-x_job_7-0",
+        "SKYPILOT_MANAGED_JOB_ID": "7",
+    }
+    probe = setup.replace("python -m venv $WORK/env", 'echo "$PWD $WORK"')
+    done = subprocess.run([BASH, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout == f"{tmp_path}/sky_workdir /tmp/j_7_1\n"
 
 
 def test_activation_without_creation_is_a_warning() -> None:

@@ -108,6 +108,14 @@ CATEGORY_LOSES_MEANING: Mapping[str, bool] = MappingProxyType(
 #: SkyPilot's accepted ``--time`` forms (``sky/provision/slurm/utils.py``
 #: ``validate_sbatch_time``): m, m:s, h:m:s, d-h, d-h:m, d-h:m:s.
 _SKYPILOT_TIME = re.compile(r"\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+")
+#: run's SkyPilot variables that setup has under other names, or not at all
+#: (``setup_variables``): (name, the line that sets it in setup from setup's).
+_SETUP_ALIASES = (
+    ("SKYPILOT_NODE_RANK", "SKYPILOT_NODE_RANK=$SKYPILOT_SETUP_NODE_RANK"),
+    ("SKYPILOT_NODE_IPS", "SKYPILOT_NODE_IPS=$SKYPILOT_SETUP_NODE_IPS"),
+    ("SKYPILOT_NUM_NODES", 'SKYPILOT_NUM_NODES=$(echo "$SKYPILOT_SETUP_NODE_IPS" | wc -l)'),
+    ("SKYPILOT_NUM_GPUS_PER_NODE", "SKYPILOT_NUM_GPUS_PER_NODE=$SKYPILOT_SETUP_NUM_GPUS_PER_NODE"),
+)
 #: More GPUs per node than any machine has (the largest hold 8 to 16).
 _MAX_GPUS_PER_NODE = 64
 #: SkyPilot's rule for env names (task schema ``envs``).
@@ -555,6 +563,7 @@ class _Converter:
         self.parsed: dict[str, Any] = {}  # option -> its parsed value (see number)
         self.refused: set[int] = set()  # ids of directives whose value sbatch refuses
         self.nodes_asked = 0  # --nodes when sbatch lowers it to --ntasks (compute_layout)
+        self.variable_exports: list[str] = []  # run's export lines (derive_variables)
         self.problem_at: dict[tuple[int, int], Any] = {}  # sbatch's problems, by position
         self.refusal_at: dict[tuple[int, int], Any] = {}  # those it refuses the script for
         self.infra: str | None = None
@@ -1715,6 +1724,8 @@ class _Converter:
             run = preamble + ("\n" + run if run else "")
         self.run_text = run
         self.setup = result.setup
+        if "SLURM" in self.setup:
+            self.setup = self.setup_variables(self.setup) + self.setup
         if result.images:
             self.step_images(result.images)
         modules = result.modules
@@ -1897,6 +1908,20 @@ class _Converter:
             lines.append(SHIM)
         return "\n".join(lines)
 
+    def setup_variables(self, setup: str) -> str:
+        """The lines that set, in ``setup``, the ``SLURM_*`` variables it reads, as in run
+        (:attr:`variable_exports`; ``""`` for none). SkyPilot gives setup other names for
+        the node's rank, the node IPs and its GPUs (``SKYPILOT_SETUP_NODE_RANK``, …;
+        ``sky/backends/cloud_vm_ray_backend.py``, ``_setup``), and no node count: the
+        lines read run's names, set from setup's first."""
+        used = slurm_variables(setup)
+        lines = [line for line in self.variable_exports if line[7:].split("=", 1)[0] in used]
+        if not lines:
+            return ""
+        text = "\n".join(lines)
+        aliases = [alias for name, alias in _SETUP_ALIASES if name in text]
+        return "\n".join(["# Slurm's variables, from SkyPilot's (slurm2sky)", *aliases, *lines, ""])
+
     def variable_lines(self, body: str, body_line: int) -> list[str]:
         """The ``export`` lines that set the ``SLURM_*`` variables ``body`` reads
         (:attr:`variables`) from SkyPilot's, and a note for those with no derivation."""
@@ -1966,6 +1991,7 @@ class _Converter:
             else:
                 lines.append(f"export {name}={text}")
             done.append(name)
+        self.variable_exports = lines
         if done:
             self.note(
                 0,
