@@ -128,6 +128,22 @@ def test_a_head_only_block_that_sets_what_later_lines_read_is_warned() -> None:
     assert 'if [ "${SKYPILOT_NODE_RANK:-0}" = 0 ]' in c.task["run"]
 
 
+def test_one_task_per_node_steps_have_slurms_task_environment(tmp_path: Path) -> None:
+    """Programs read the task's SLURM_* variables from their environment (Lightning,
+    submitit): a step's tasks have them whether or not the script names them (§9)."""
+    _, started, _ = run_on_nodes(
+        "#SBATCH --nodes=2 --ntasks-per-node=1 --gres=gpu:4\nsrun python train.py\n",
+        tmp_path,
+        gpus=4,
+    )
+    assert sorted((s.node, s.procid, s.localid, s.nodeid, s.ntasks) for s in started) == [
+        (0, "0", "0", "0", "2"),
+        (1, "1", "0", "1", "2"),
+    ]
+    env = started[0].env
+    assert env["SLURM_JOB_NODELIST"] == "10.0.0.1,10.0.0.2" and env["SLURM_JOB_ID"] == "7"
+
+
 def test_a_task_variable_in_a_steps_arguments_is_the_batch_shells(tmp_path: Path) -> None:
     """sbatch-spec §8: the batch shell expands $SLURM_PROCID in srun's arguments (0 in the
     batch step) before the tasks start; run expands it on each node: said."""
@@ -314,9 +330,10 @@ python final.py
 """,
         tmp_path,
     )
+    # the batch shell is task 0 of the batch step: SLURM_PROCID is 0 there (sbatch-spec §8)
     assert [(s.program, s.procid) for s in started] in (
-        [("python", "0"), ("python", "1"), ("python", "")],
-        [("python", "1"), ("python", "0"), ("python", "")],
+        [("python", "0"), ("python", "1"), ("python", "0")],
+        [("python", "1"), ("python", "0"), ("python", "0")],
     )
     assert 'SKYPILOT_NODE_RANK:-0}" = 0' not in c.task["run"]  # one node: no guard
 

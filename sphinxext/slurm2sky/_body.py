@@ -112,6 +112,8 @@ class BodyResult:
     hostfile: bool = False
     seed_random: bool = False
     head_only: list[tuple[int, int]] = field(default_factory=list)
+    #: the body starts job steps (srun), whose tasks have Slurm's task environment
+    steps: bool = False
 
 
 #: ``srun`` as a shell function: starts this node's tasks of a job step (sbatch-spec §9:
@@ -1095,6 +1097,7 @@ class _Body:
             written = ["srun", *(text for text, _, _ in items)]
         else:
             written = [text for text, _, _ in words[index:]]
+        self.result.steps = True
         argv = tuple(unquote(text) for text in written[1:])
         call = self.srun_calls.get(argv)
         if call is None:

@@ -108,6 +108,34 @@ CATEGORY_LOSES_MEANING: Mapping[str, bool] = MappingProxyType(
 #: SkyPilot's accepted ``--time`` forms (``sky/provision/slurm/utils.py``
 #: ``validate_sbatch_time``): m, m:s, h:m:s, d-h, d-h:m, d-h:m:s.
 _SKYPILOT_TIME = re.compile(r"\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+")
+#: The variables a task srun starts has, which programs read from their environment
+#: (PyTorch Lightning, submitit, mmcv's ``--launcher slurm``): run sets them when the
+#: body starts job steps, whether or not the script names them (sbatch-spec §8, §9; a
+#: derivation gives none that Slurm would not set, such as SLURM_CPUS_PER_TASK
+#: without -c).
+_TASK_ENVIRONMENT = frozenset(
+    {
+        "SLURM_JOB_ID",
+        "SLURM_JOBID",
+        "SLURM_JOB_NAME",
+        "SLURM_JOB_NODELIST",
+        "SLURM_NODELIST",
+        "SLURM_JOB_NUM_NODES",
+        "SLURM_NNODES",
+        "SLURM_NTASKS",
+        "SLURM_NPROCS",
+        "SLURM_NTASKS_PER_NODE",
+        "SLURM_PROCID",
+        "SLURM_LOCALID",
+        "SLURM_NODEID",
+        "SLURM_SUBMIT_DIR",
+        "SLURM_CPUS_ON_NODE",
+        "SLURM_CPUS_PER_TASK",
+        "SLURM_GPUS_ON_NODE",
+        "SLURM_JOB_PARTITION",
+        "SLURM_MEM_PER_NODE",
+    }
+)
 #: run's SkyPilot variables that setup has under other names, or not at all
 #: (``setup_variables``): (name, the line that sets it in setup from setup's).
 _SETUP_ALIASES = (
@@ -564,6 +592,7 @@ class _Converter:
         self.refused: set[int] = set()  # ids of directives whose value sbatch refuses
         self.nodes_asked = 0  # --nodes when sbatch lowers it to --ntasks (compute_layout)
         self.variable_exports: list[str] = []  # run's export lines (derive_variables)
+        self.steps = False  # the body starts job steps (srun)
         self.problem_at: dict[tuple[int, int], Any] = {}  # sbatch's problems, by position
         self.refusal_at: dict[tuple[int, int], Any] = {}  # those it refuses the script for
         self.infra: str | None = None
@@ -1718,6 +1747,7 @@ class _Converter:
         result = convert_body(body, context)
         self.notes += result.findings
         self.variables = slurm_variables(body)
+        self.steps = result.steps
         preamble = self.preamble(result, body, body_line)
         run = result.run
         if preamble:
@@ -1959,6 +1989,8 @@ class _Converter:
         the variables read that have no derivation (:data:`_DERIVATIONS`)."""
         variables = self.variables
         wanted = set(variables)
+        if self.steps:  # what every srun task has, read by programs (sbatch-spec §8, §9)
+            wanted |= _TASK_ENVIRONMENT
         if self.array is not None:
             wanted |= {"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT"}
         lines: list[str] = []
