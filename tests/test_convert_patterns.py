@@ -144,6 +144,25 @@ def test_one_task_per_node_steps_have_slurms_task_environment(tmp_path: Path) ->
     assert env["SLURM_JOB_NODELIST"] == "10.0.0.1,10.0.0.2" and env["SLURM_JOB_ID"] == "7"
 
 
+def test_steps_placed_by_the_batch_hosts_name_run_where_slurm_ran_them(tmp_path: Path) -> None:
+    """-w $(hostname) is the batch host, the head node; -x $(hostname) every other node
+    (sbatch-spec §8, §9); run expands $(hostname) on each node, so they are rewritten."""
+    c, started, _ = run_on_nodes(
+        "#SBATCH -N 3 --ntasks-per-node=1\n"
+        "srun -N1 -n1 -w $(hostname -s) python server.py &\n"
+        'srun -N2 -n2 --exclude="$SLURMD_NODENAME" python client.py\n'
+        "srun -N1 -x node7 python other.py\nwait\n",
+        tmp_path,
+    )
+    assert sorted((s.args, s.node) for s in started if s.args != "other.py") == [
+        ("client.py", 1),
+        ("client.py", 2),
+        ("server.py", 0),
+    ]
+    (dropped,) = [n for n in notes(c, "srun") if "--exclude" in n.message]
+    assert dropped.message.startswith("srun --exclude=node7 is dropped") and dropped.line == 5
+
+
 def test_a_task_variable_in_a_steps_arguments_is_the_batch_shells(tmp_path: Path) -> None:
     """sbatch-spec §8: the batch shell expands $SLURM_PROCID in srun's arguments (0 in the
     batch step) before the tasks start; run expands it on each node: said."""

@@ -186,6 +186,18 @@ _NODELIST_ARG = re.compile(r"""^\s*["']?\$\{?SLURM_(?:JOB_)?NODELIST\}?["']?\s*$
 #: The batch host's own name or address: what it means in the batch shell is the head
 #: node's address (the batch shell runs on the first node, sbatch-spec §8).
 _OWN_ADDRESS = re.compile(r"`\s*hostname(?:\s+-[A-Za-z]+)*\s*`|\$\{?HOSTNAME\}?(?![A-Za-z0-9_])")
+#: A value that names the host the batch shell runs on (the head node): ``$(hostname)``,
+#: ```hostname -s```, ``$SLURMD_NODENAME``, ``$HOSTNAME``, quoted or not.
+_BATCH_HOST = re.compile(
+    r"""(["']?)(?:\$\(\s*hostname(?:\s+-[A-Za-z]+)*\s*\)|`\s*hostname(?:\s+-[A-Za-z]+)*\s*`"""
+    r"|\$\{?(?:SLURMD_NODENAME|HOSTNAME)\}?)\1"
+)
+
+
+def _is_batch_host(value: str) -> bool:
+    return _BATCH_HOST.fullmatch(value.strip()) is not None
+
+
 #: The first word of a command substitution that prints the host's own name or address.
 _OWN_ADDRESS_COMMAND = re.compile(r"\s*(?:/s?bin/|/usr/s?bin/)?(?:hostname|ip|ifconfig)\b")
 #: ``$(module …)`` or ```module …```: output of the module command used as a value.
@@ -1206,6 +1218,23 @@ class _Body:
         per_node = value("ntasks-per-node")
         nodelist = value("nodelist")
         relative = value("relative")
+        if nodelist is not None and _is_batch_host(nodelist):
+            # the batch host is the head node; each node would name itself here
+            nodelist = HEAD_IP
+        exclude = value("exclude")
+        if exclude is not None and self.multi:
+            if _is_batch_host(exclude) and nodelist is None and relative is None:
+                relative = "1"  # every node but the batch host, which is node 0
+            else:
+                self.find(
+                    line,
+                    "srun",
+                    f"srun --exclude={exclude} is dropped: run's srun cannot tell which of "
+                    "SkyPilot's nodes that names, so the step may run there. Name the "
+                    "nodes to use with --relative (a node index) instead.",
+                    True,
+                    column=column,
+                )
         if nodelist is not None and "$" not in nodelist and "`" not in nodelist:
             # host names of the cluster: no node here has them, so the step would run nowhere
             try:
@@ -1851,6 +1880,7 @@ class _Body:
 
 _SRUN_GEOMETRY = frozenset(
     {
+        "exclude",
         "export",
         "nodes",
         "ntasks",
@@ -1891,7 +1921,6 @@ _SRUN_HARMLESS = frozenset(
         "jobid",
         "chdir",
         "oversubscribe",
-        "exclude",
         "no-kill",
         "gpu-bind",
         "mem-bind",
