@@ -163,6 +163,24 @@ def test_steps_placed_by_the_batch_hosts_name_run_where_slurm_ran_them(tmp_path:
     assert dropped.message.startswith("srun --exclude=node7 is dropped") and dropped.line == 5
 
 
+def test_a_ray_head_started_in_the_batch_shell_runs_on_the_head_only(tmp_path: Path) -> None:
+    """The batch shell starts the head once; the workers' step excludes the batch host
+    by a variable that holds its name."""
+    _, started, _ = run_on_nodes(
+        "#SBATCH -N 3 --ntasks-per-node=1\nhead_node=$(hostname)\n"
+        "ray start --head --port=6379\n"
+        "srun -N2 -n2 --exclude=$head_node ray start --address=$head_node:6379 --block &\n"
+        "python driver.py\n",
+        tmp_path,
+    )
+    assert sorted((s.program, s.node, [*s.args.split(), ""][1]) for s in started) == [
+        ("python", 0, ""),
+        ("ray", 0, "--head"),
+        ("ray", 1, "--address=10.0.0.1:6379"),
+        ("ray", 2, "--address=10.0.0.1:6379"),
+    ]
+
+
 def test_a_task_variable_in_a_steps_arguments_is_the_batch_shells(tmp_path: Path) -> None:
     """sbatch-spec §8: the batch shell expands $SLURM_PROCID in srun's arguments (0 in the
     batch step) before the tasks start; run expands it on each node: said."""

@@ -361,6 +361,8 @@ class _Body:
         self.removed: set[int] = set()  # ids of segments removed from run
         self.multi = context.nodes > 1
         self.ignored_srun: dict[str, tuple[int, int]] = {}
+        #: variables assigned the batch host's own name or address (NAME=$(hostname))
+        self.batch_host_names: set[str] = set()
         self.mpi_loaded = False
         self.notes_seen: set[str] = set()
         self.pending: list[tuple[Segment, Command]] = []
@@ -680,10 +682,10 @@ class _Body:
                 )
             return "work"
         if base == "ray":
-            if plain[1:2] == ["start"] and self.multi:
+            if plain[1:2] == ["start"] and "--head" not in plain and self.multi:
                 self.ray_start(segment, words[index:])
                 return "step"
-            return "work"
+            return "work"  # the head (ray start --head), ray stop, …: as the batch shell did
         if base == "scontrol":
             if plain[1:3] in (["show", "hostnames"], ["show", "hostname"]):
                 return "env"
@@ -867,6 +869,8 @@ class _Body:
                         for a, b, inner in substitutions(word)
                         if _OWN_ADDRESS_COMMAND.match(inner)
                     ]
+                if spans and len(spans) == 1 and spans[0] == (len(name) + 1, len(word)):
+                    self.batch_host_names.add(name)  # NAME=$(hostname): the head node
                 for begin_at, end_at in spans:
                     begin = start + begin_at
                     self.edit(segment, begin, start + end_at, HEAD_IP)
@@ -1223,7 +1227,11 @@ class _Body:
             nodelist = HEAD_IP
         exclude = value("exclude")
         if exclude is not None and self.multi:
-            if _is_batch_host(exclude) and nodelist is None and relative is None:
+            named = re.fullmatch(r"""(["']?)\$\{?([A-Za-z_]\w*)\}?\1""", exclude.strip())
+            head = _is_batch_host(exclude) or (
+                named is not None and named.group(2) in self.batch_host_names
+            )
+            if head and nodelist is None and relative is None:
                 relative = "1"  # every node but the batch host, which is node 0
             else:
                 self.find(
