@@ -271,6 +271,16 @@ def test_module_lines_are_removed_and_noted() -> None:
     assert slurm.task["run"].startswith("module purge\n") and not notes(slurm, "module")
 
 
+def test_the_module_systems_start_up_files_are_removed_and_a_scripts_own_are_kept() -> None:
+    c = conv(
+        "source /etc/profile.d/modules.sh\n. $MODULESHOME/init/bash\n"
+        "source /etc/profile.modules\nsource modules.sh\nsource ./load_modules.sh\n"
+        "python x.py\n"
+    )
+    assert c.task["run"] == "source modules.sh\nsource ./load_modules.sh\npython x.py\n"
+    assert [n.line for n in notes(c, "module")] == [2, 3, 4]
+
+
 def test_environment_creation_goes_to_setup() -> None:
     c = conv(
         "cd project\nexport PIP_NO_CACHE_DIR=1\npython -m venv env\nsource env/bin/activate\n"

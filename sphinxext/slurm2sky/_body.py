@@ -218,7 +218,13 @@ _PATH_CHARACTER = re.compile(r"[\w.$/:-]")
 _NODE_LOCAL_PATH = frozenset({"$SLURM_TMPDIR", "${SLURM_TMPDIR"})
 #: Software trees of a cluster (not data).
 _SOFTWARE_PATH = frozenset({"/cvmfs/", "/apps/", "/sw/"})
-_MODULE_INIT = re.compile(r"(?:modules?\.(?:sh|bash)|lmod\.(?:sh|bash)|/init/(?:bash|sh)\b)")
+#: The module system's own start-up files (``/etc/profile.d/modules.sh``, ``lmod.sh``,
+#: ``$MODULESHOME/init/bash``), not a script's own file that happens to be called
+#: ``modules.sh``.
+_MODULE_INIT = re.compile(
+    r"profile\.d/(?:z?\d*[-_]?)?(?:modules?|lmod)\.(?:sh|bash)$|^/etc/profile\.modules$"
+    r"|/init/(?:bash|sh|zsh|ksh|profile)$"
+)
 _IP_QUERY = frozenset({"hostname", "ip", "ifconfig"})
 _CONDA_ENVIRONMENT = frozenset({"activate", "deactivate", "init", "config"})
 #: The body may create an environment (see :func:`_is_creation`).
@@ -654,6 +660,14 @@ class _Body:
             argument = plain[1] if len(plain) > 1 else ""
             if _MODULE_INIT.search(argument):
                 if not self.ctx.slurm_infra:
+                    self.find(
+                        self.line(segment, words[index][1]),
+                        "module",
+                        f"{base} {argument}: removed from run; it starts the cluster's "
+                        "environment modules, which SkyPilot nodes do not have.",
+                        False,
+                        column=self.column(segment, words[index][1]),
+                    )
                     self.remove_command(segment, command)
                     return "removed"
                 return "env"
