@@ -738,6 +738,15 @@ def test_variables_without_a_counterpart_are_noted() -> None:
     assert note.loses_meaning
 
 
+def test_steps_with_gpus_of_their_own_that_run_at_once_are_warned() -> None:
+    step = "srun --exact -n1 --gres=gpu:1 python run.py --seed $i"
+    c = conv(f"#SBATCH -n 4 --gres=gpu:4\nfor i in 0 1 2 3; do\n  {step} &\ndone\nwait\n")
+    (note,) = [n for n in notes(c, "srun") if "GPUs of its own" in n.message]
+    assert (note.line, note.column, note.loses_meaning) == (4, 3, True)
+    alone = conv(f"#SBATCH -n 4 --gres=gpu:4\ni=0\n{step}\n")
+    assert not [n for n in notes(alone, "srun") if "GPUs of its own" in n.message]
+
+
 def test_a_het_job_step_runs_its_first_component_only_and_says_so() -> None:
     c = conv(
         "#SBATCH -N1\n#SBATCH hetjob\n#SBATCH -N1\n"

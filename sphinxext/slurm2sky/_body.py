@@ -166,6 +166,8 @@ export -f srun"""
 
 #: A task's own variable, read where the batch shell expands it.
 _TASK_VARIABLE = re.compile(r"\$\{?(SLURM_(?:PROCID|NODEID|LOCALID))\b")
+#: srun options that give a step GPUs of its own (sbatch-spec §9: steps do not share).
+_STEP_GPU_OPTIONS = ("gres", "gpus", "gpus-per-task", "gpus-per-node")
 #: Commands that only print (a statement of state and these runs on every node).
 _PRINTS = frozenset({"echo", "printf"})
 #: A variable a statement assigns (``X=1``, ``export X=1``, ``local X=``, ``X+=``).
@@ -1283,6 +1285,18 @@ class _Body:
         if gpus is None and self.ctx.gpus_per_task:
             gpus = str(self.ctx.gpus_per_task)
         step = _StepShape(nodes, ntasks, per_node, nodelist, relative, gpus)
+        if command.end == "&" and any(name in options for name in _STEP_GPU_OPTIONS):
+            self.find(
+                line,
+                "srun",
+                "this step asks for GPUs of its own and runs beside other work (&): Slurm "
+                "gives each such step its own GPUs, but here the steps running at once on "
+                "a node share its GPUs. Give each its own, e.g. CUDA_VISIBLE_DEVICES=$i "
+                "before its command.",
+                True,
+                once="step-gpus",
+                column=column,
+            )
         if self.multi:
             self.per_task_arguments(words[index + 1 :], line, column)
         mpi = "mpi" in options and options.get("mpi") not in ("none", None)
