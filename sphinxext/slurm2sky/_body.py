@@ -166,6 +166,12 @@ export -f srun"""
 
 #: A task's own variable, read where the batch shell expands it.
 _TASK_VARIABLE = re.compile(r"\$\{?(SLURM_(?:PROCID|NODEID|LOCALID))\b")
+#: What an MPI step over SSH does not carry over (said with the mpi notes).
+_MPI_ENVIRONMENT = (
+    "Unlike srun, Open MPI's mpirun gives the ranks on other nodes only the variables "
+    "named with -x (mpirun -x NAME ...): name those the program needs "
+    "(MPICH and Intel MPI pass the whole environment)."
+)
 #: srun options that give a step GPUs of its own (sbatch-spec §9: steps do not share).
 _STEP_GPU_OPTIONS = ("gres", "gpus", "gpus-per-task", "gpus-per-node")
 #: Commands that only print (a statement of state and these runs on every node).
@@ -691,7 +697,8 @@ class _Body:
                     "mpi",
                     f"{base} runs on the head node and reaches the other nodes over SSH, "
                     f"with the nodes in {HOSTFILE} ({self.ctx.tasks_per_node} slots each). "
-                    "The MPI library must be installed on every node (setup or image_id).",
+                    "The MPI library must be installed on every node (setup or image_id). "
+                    + _MPI_ENVIRONMENT,
                     False,
                     once="mpirun",
                     column=self.column(segment, words[index][1]),
@@ -1316,7 +1323,8 @@ class _Body:
                     "an MPI step: srun starts MPI ranks through Slurm's PMI, which SkyPilot "
                     "does not have, so the step becomes mpirun on the head node"
                     + (f", with the nodes in {HOSTFILE}" if self.multi else "")
-                    + ". The MPI library must be installed (setup or image_id).",
+                    + ". The MPI library must be installed (setup or image_id)."
+                    + (" " + _MPI_ENVIRONMENT if self.multi else ""),
                     False,
                     once="mpi-step",
                     column=column,

@@ -1934,6 +1934,8 @@ class _Converter:
                 f'export OMPI_MCA_orte_default_hostfile="{HOSTFILE}" '
                 f'PRTE_MCA_prte_default_hostfile="{HOSTFILE}" HYDRA_HOST_FILE="{HOSTFILE}"'
             )
+            # a container image runs run as root, which Open MPI refuses unless told
+            lines.append("export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
         if result.shim:
             lines.append(SHIM)
         return "\n".join(lines)
