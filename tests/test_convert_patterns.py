@@ -181,6 +181,17 @@ def test_a_ray_head_started_in_the_batch_shell_runs_on_the_head_only(tmp_path: P
     ]
 
 
+def test_a_file_the_head_node_writes_and_every_node_reads_is_warned() -> None:
+    c = conv(
+        "#SBATCH -N 2\nconfig=ds.json\ncat <<EOT > $config\n{}\nEOT\n"
+        'echo " -> x" > log.txt\nif [[ $n > 0 ]]; then python prep.py | tee prep.log; fi\n'
+        "srun python train.py --deepspeed $config\n"
+    )
+    (note,) = [n for n in notes(c, "head-only") if n.loses_meaning]
+    assert note.line == 4
+    assert note.message.startswith("line 4 writes $config on the head node only, and line 9")
+
+
 def test_a_task_variable_in_a_steps_arguments_is_the_batch_shells(tmp_path: Path) -> None:
     """sbatch-spec §8: the batch shell expands $SLURM_PROCID in srun's arguments (0 in the
     batch step) before the tasks start; run expands it on each node: said."""

@@ -46,8 +46,9 @@ Everything here reads text; nothing is executed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from slurm2sky._shell import (
     CONTAINER_COMMANDS,
@@ -62,6 +63,7 @@ from slurm2sky._shell import (
     Command,
     Segment,
     Statement,
+    _tokens,
     is_assignment,
     scan,
     substitutions,
@@ -200,6 +202,31 @@ _BATCH_HOST = re.compile(
     r"""(["']?)(?:\$\(\s*hostname(?:\s+-[A-Za-z]+)*\s*\)|`\s*hostname(?:\s+-[A-Za-z]+)*\s*`"""
     r"|\$\{?(?:SLURMD_NODENAME|HOSTNAME)\}?)\1"
 )
+
+
+def _written_files(statement: Statement) -> Iterator[tuple[Segment, str]]:
+    """The files ``statement`` writes, as written (``out.log``, ``$config``): the words
+    after ``>``, ``>>``, ``>|`` (not ``>&2``, ``/dev/…``), and ``tee``'s files; not the
+    ``>`` of ``[[ … ]]`` or ``(( … ))``, which compares."""
+    for segment in statement.segments:
+        text = segment.text
+        if segment.blank or (">" not in text and "tee" not in text):
+            continue
+        if ">" in text and "[[" not in text and "((" not in text:
+            tokens, _ = _tokens(text)
+            for (kind, value, _, _), following in pairwise(tokens):
+                if (
+                    kind == "r"
+                    and value.lstrip("0123456789") in (">", ">>", ">|")
+                    and following[0] == "w"
+                    and not following[1].startswith("/dev/")
+                ):
+                    yield segment, following[1]
+        for command in segment.commands:
+            if command.name == "tee":
+                for word, _, _ in command.words[command.name_index() + 1 :]:
+                    if not word.startswith("-"):
+                        yield segment, word
 
 
 def _is_batch_host(value: str) -> bool:
@@ -947,8 +974,6 @@ class _Body:
                 self.known[name] = None  # it holds something else now
             return
         if value[:1] == "(":
-            from slurm2sky._shell import _tokens
-
             tokens, _ = _tokens(value[1:-1] if value.endswith(")") else value[1:])
             words = tuple(text for kind, text, _, _ in tokens if kind == "w")
             array = True
@@ -1542,7 +1567,6 @@ class _Body:
     def substituted_step(self, segment: Segment, begin: int, inner: str) -> None:
         """``$(srun … | …)``: the step read as any other; with several nodes, the
         substitution holds only the output of the tasks on the node that runs it."""
-        from slurm2sky._shell import _tokens
 
         tokens, _ = _tokens(inner)
         offset = begin + 2
@@ -1576,7 +1600,6 @@ class _Body:
     def substituted_srun(self, segment: Segment, begin: int, end: int, inner: str) -> bool:
         """``$(srun -w HOST hostname -I …)``: the address of one node, which only that
         node could print; every node now computes it. False for any other ``$(srun …)``."""
-        from slurm2sky._shell import _tokens
         from slurm2sky.sbatch import parse_srun
 
         tokens, _ = _tokens(inner.strip())
@@ -1727,6 +1750,7 @@ class _Body:
             head.clear()
             head_lines.clear()
 
+        written: dict[str, int] = {}  # files head-only lines write -> the line
         for statement, kind in zip(statements, classes, strict=True):
             if kind == "moved":
                 continue
@@ -1736,6 +1760,9 @@ class _Body:
                 continue
             if kind in ("work", "mpi") or (kind == "blank" and head):
                 head.append(text)
+                if ">" in text or "tee" in text:
+                    for segment, target in _written_files(statement):
+                        written.setdefault(target, self.line(segment))
                 if kind != "blank":
                     last = statement.last  # the last line with a command, not blank lines after it
                     while last > statement.first and self.lines[last].strip()[:1] in ("", "#"):
@@ -1746,6 +1773,8 @@ class _Body:
                 continue
             flush(True)
             parts.append(text)
+            if written and kind != "blank":
+                self.read_on_every_node(written, statement, text)
         flush(False)
         run = "\n".join(parts)
         self.result.run = _tidy(run)
@@ -1768,6 +1797,25 @@ class _Body:
                 + " are on the head node only.",
                 False,
             )
+
+    def read_on_every_node(self, written: dict[str, int], statement: Statement, text: str) -> None:
+        """A statement every node runs reads a file a head-only line wrote (a DeepSpeed
+        config from ``cat <<EOF > $config``): in Slurm every node saw it on the shared
+        file system; here each node has its own disk."""
+        for target, line in written.items():
+            if re.search(re.escape(target) + r"(?![\w.])", text):
+                self.find(
+                    line,
+                    "head-only",
+                    f"line {line} writes {target} on the head node only, and line "
+                    f"{self.line(statement.segments[0])}, which every node runs, reads it: "
+                    "the other nodes do not have the file (each node has its own disk, where "
+                    "Slurm's nodes shared one). Write it in a statement of its own, which "
+                    "every node runs, or ship it in the workdir.",
+                    True,
+                    once="read-on-every-node",
+                )
+                return
 
     def text(self, statement: Statement) -> str:
         """The statement as ``run`` has it: its lines with the edits made. A here-document
