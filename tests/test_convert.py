@@ -678,6 +678,22 @@ def test_slurm_infra_keeps_native_variables() -> None:
     assert "SLURM_SUBMIT_DIR=" in run
 
 
+def test_slurm_infra_sets_in_run_what_skypilots_job_wrapper_unsets() -> None:
+    """SkyPilot's Slurm executor unsets the step's variables (SLURM_CPUS_PER_TASK,
+    SLURM_CPUS_ON_NODE, …) after the task's envs are exported and before run: run sets
+    them itself."""
+    c = conv(
+        "#SBATCH -N 2 --ntasks-per-node=4 -c 8\nexport OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK\n"
+        "echo $SLURM_CPUS_ON_NODE $SLURM_NTASKS_PER_NODE $SLURM_LOCALID\n",
+        infra="slurm/c",
+    )
+    run = c.task["run"]
+    for name in ("SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE", "SLURM_NTASKS_PER_NODE"):
+        assert f"export {name}=" in run and name not in c.task.get("envs", {}), name
+    elsewhere = conv("#SBATCH -c 8\necho $SLURM_CPUS_PER_TASK\n")
+    assert elsewhere.task["envs"]["SLURM_CPUS_PER_TASK"] == "8"
+
+
 def test_protected_keys_never_pass_through() -> None:
     mappings = load_mappings()
     for row in mappings.options:

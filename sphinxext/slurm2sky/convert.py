@@ -274,7 +274,6 @@ _NATIVE_ON_SLURM = frozenset(
         "SLURM_NODELIST",
         "SLURM_JOB_NUM_NODES",
         "SLURM_NNODES",
-        "SLURM_CPUS_ON_NODE",
         "SLURM_GPUS_ON_NODE",
         "SLURM_MEM_PER_NODE",
         "SLURM_JOB_PARTITION",
@@ -288,6 +287,28 @@ _NATIVE_ON_SLURM = frozenset(
         "SLURM_JOB_QOS",
         "SLURM_JOB_GPUS",
         "SLURM_TOPOLOGY_ADDR",
+    }
+)
+
+
+#: Variables SkyPilot's Slurm infra unsets before run starts (the step's, which run is
+#: not): a value for them goes into run, not envs, which are set before the unset
+#: (``sky/skylet/executor/slurm.py``, ``UNSET_STEP_SCOPED_SLURM_ENV``, 0.14.1).
+_UNSET_ON_SLURM = frozenset(
+    {
+        "SLURM_CPUS_PER_TASK",
+        "SLURM_TRES_PER_TASK",
+        "SLURM_CPUS_ON_NODE",
+        "SLURM_NTASKS",
+        "SLURM_NPROCS",
+        "SLURM_NTASKS_PER_NODE",
+        "SLURM_TASKS_PER_NODE",
+        "SLURM_DISTRIBUTION",
+        "SLURM_PROCID",
+        "SLURM_LOCALID",
+        "SLURM_NODEID",
+        "SLURM_GTIDS",
+        "SLURM_STEPID",
     }
 )
 
@@ -2020,7 +2041,7 @@ class _Converter:
             if value is None:
                 continue  # Slurm would not set it either
             kind, text = value
-            if kind == "envs":
+            if kind == "envs" and not (self.slurm_infra and name in _UNSET_ON_SLURM):
                 self.envs.setdefault(name, text)
             else:
                 lines.append(f"export {name}={text}")
