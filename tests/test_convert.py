@@ -704,6 +704,19 @@ def test_protected_keys_never_pass_through() -> None:
             assert not set(category.options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
 
 
+def test_start_conditions_and_unread_resources_never_pass_through() -> None:
+    """On SkyPilot's Slurm infra a --begin or --dependency keeps SkyPilot's own job
+    pending until its provisioning gives up; --tres-per-task beside the --cpus-per-task
+    SkyPilot writes is refused by sbatch."""
+    c = conv(
+        "#SBATCH --dependency=afterok:4242 --begin=now+1hour --tres-per-task=cpu=4\n"
+        "#SBATCH --time-min=30 --qos=high\nsrun x\n",
+        infra="slurm/c1",
+    )
+    assert c.task["config"]["slurm"]["sbatch_options"] == {"time-min": "30", "qos": "high"}
+    assert [n.loses_meaning for n in notes(c, "no-equivalent")] == [True, True, True]
+
+
 def test_sbatch_lowers_the_node_count_to_the_task_count() -> None:
     """sbatch opt.c _opt_verify: fewer tasks than nodes sets the node count to the tasks;
     a range's minimum too."""
