@@ -162,6 +162,11 @@ def test_one_task_per_gpu_with_srun(tmp_path: Path) -> None:
         ("--mem-per-gpu=40G --gpus-per-node=a100:8", {"accelerators": "A100:8", "memory": "320+"}),
         ("--cpus-per-gpu=8 --gpus-per-node=4", {"accelerators": "H100:4", "cpus": "32+"}),
         ("--mincpus=16 -c 4", {"cpus": "16+"}),
+        ("--mem-per-cpu=4G --mincpus=16", {"cpus": "16+", "memory": "64+"}),
+        (
+            "--mem-per-cpu=1G --cpus-per-gpu=4 --gpus-per-node=2",
+            {"accelerators": "H100:2", "cpus": "8+", "memory": "8+"},
+        ),
         ("--ntasks=8 --nodes=2", {"cpus": "4+"}),
         ("--ntasks=8", {"cpus": "8+"}),
         ("--gres=gpu:v100:2,nvme:1", {"accelerators": "V100:2"}),
@@ -702,6 +707,11 @@ def test_protected_keys_never_pass_through() -> None:
     for category in mappings.option_categories:
         if category.on_slurm == "sbatch-options":
             assert not set(category.options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
+
+
+def test_mem_0_is_a_warning_that_says_what_the_node_gets() -> None:
+    (note,) = notes(conv("#SBATCH --mem=0 -c 8\nx\n"), "approximation")
+    assert note.loses_meaning and "Set resources.memory" in note.message
 
 
 def test_start_conditions_and_unread_resources_never_pass_through() -> None:

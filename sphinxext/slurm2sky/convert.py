@@ -883,11 +883,8 @@ class _Converter:
         if mem is not None:
             memory = mem
         elif "mem-per-cpu" in options and (per_cpu := number("mem-per-cpu")) is not None:
-            memory = per_cpu * (
-                layout.gpus * cpus_per_gpu
-                if cpus_per_gpu and layout.gpus
-                else layout.tasks_per_node * (cpus_per_task or 1)
-            )
+            # per CPU allocated on the node (--mincpus included: sbatch-spec §7.5)
+            memory = per_cpu * (cpus or layout.tasks_per_node * (cpus_per_task or 1))
         elif (
             "mem-per-gpu" in options
             and (per_gpu := number("mem-per-gpu")) is not None
@@ -1217,10 +1214,16 @@ class _Converter:
                 index,
                 d,
                 "approximation",
-                "--mem=0 asks for all the memory of "
-                "each node; a SkyPilot node is the job's alone, so the task sets no "
-                "memory constraint.",
-                False,
+                "--mem=0 asks for all the memory of each node, and SkyPilot has no such "
+                "request: the task sets no memory constraint, so the node's memory is "
+                "whatever the instance chosen for its CPUs and GPUs has"
+                + (
+                    " (on SkyPilot's Slurm infra, a share of the node by its CPUs)"
+                    if self.slurm_infra
+                    else ""
+                )
+                + ". Set resources.memory to what the job needs.",
+                True,
                 "resources",
             )
             return
