@@ -709,6 +709,16 @@ def test_protected_keys_never_pass_through() -> None:
             assert not set(category.options) & SKYPILOT_PROTECTED_SBATCH_OPTIONS
 
 
+def test_a_steps_container_options_dropped_are_a_warning() -> None:
+    c = conv(
+        "srun --container-image=ubuntu:22.04 --container-mounts=/data:/data "
+        "--container-workdir=/data python /data/train.py\n"
+    )
+    (note,) = notes(c, "srun")
+    assert note.loses_meaning and "(--container-mounts, --container-workdir)" in note.message
+    assert not notes(conv("srun --cpu-bind=cores python x.py\n"), "srun")[0].loses_meaning
+
+
 def test_mem_0_is_a_warning_that_says_what_the_node_gets() -> None:
     (note,) = notes(conv("#SBATCH --mem=0 -c 8\nx\n"), "approximation")
     assert note.loses_meaning and "Set resources.memory" in note.message

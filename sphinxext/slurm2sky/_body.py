@@ -1869,12 +1869,19 @@ class _Body:
         if self.ignored_srun:
             names = ", ".join(f"--{name}" for name in self.ignored_srun)
             line, column = min(self.ignored_srun.values())
+            containers = [name for name in self.ignored_srun if name.startswith("container")]
             self.find(
                 line,
                 "srun",
                 f"srun options without an equivalent are dropped ({names}): each node runs "
-                "its tasks directly, with the resources of the whole node.",
-                False,
+                "its tasks directly, with the resources of the whole node"
+                + (
+                    "; the step's container mounts and settings are lost (the task runs "
+                    "in image_id, with file_mounts for data)."
+                    if containers
+                    else "."
+                ),
+                bool(containers),
                 column=column,
             )
         if self.activated is not None and not self.created and self.activated[2] != "base":
@@ -2025,7 +2032,6 @@ _SRUN_HARMLESS = frozenset(
         "no-container-mount-home",
         "container-entrypoint",
         "no-container-entrypoint",
-        "container-workdir",
         "container-name",
     }
 )
