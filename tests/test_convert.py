@@ -258,6 +258,15 @@ def test_modules_choose_an_image() -> None:
         assert row is not None and row.image is None, module
 
 
+def test_a_cuda_module_with_nvcc_in_the_body_gets_the_devel_image() -> None:
+    c = conv("module load cuda/12.1\nnvcc -o saxpy saxpy.cu\n./saxpy\n")
+    assert c.task["resources"]["image_id"] == "docker:nvidia/cuda:12.1.1-cudnn8-devel-ubuntu22.04"
+    (note,) = notes(c, "module")
+    assert "runs nvcc" in note.message
+    runtime = conv("module load cuda/12.1\necho nvcc is not run\npython x.py\n")
+    assert runtime.task["resources"]["image_id"].endswith("-runtime-ubuntu22.04")
+
+
 def test_module_lines_are_removed_and_noted() -> None:
     c = conv(
         "module purge\nmodule load gcc/9 cuda/11.8 foo/1.0\nif true; then\n  ml cudnn\nfi\n"

@@ -138,6 +138,8 @@ _TASK_ENVIRONMENT = frozenset(
         "SLURM_MEM_PER_NODE",
     }
 )
+#: The CUDA compiler run as a command (a module's ``-runtime`` image lacks it).
+_NVCC = re.compile(r"(?:^|[\s;&|(`/])nvcc(?=\s|$)", re.M)
 #: run's SkyPilot variables that setup has under other names, or not at all
 #: (``setup_variables``): (name, the line that sets it in setup from setup's).
 _SETUP_ALIASES = (
@@ -2091,7 +2093,15 @@ class _Converter:
         notes = self.rules.module_notes
         for key, (row, line, names) in groups.items():
             if row is not None and row.image and self.image is None:
-                self.module_image = (line, row.image, next(iter(names)), notes[key])
+                image, why = row.image, notes[key]
+                if "-runtime-" in image and _NVCC.search(self.run_text):
+                    # NVIDIA's runtime images have the libraries, not the compiler
+                    image = image.replace("-runtime-", "-devel-")
+                    why += (
+                        " The body runs nvcc, so the task takes NVIDIA's -devel image of it, "
+                        "which has the compiler."
+                    )
+                self.module_image = (line, image, next(iter(names)), why)
                 break
         image = self.image[1] if self.image else (self.module_image or (0, ""))[1]
         for key, (row, line, names) in groups.items():
