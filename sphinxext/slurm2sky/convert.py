@@ -139,7 +139,7 @@ _TASK_ENVIRONMENT = frozenset(
     }
 )
 #: The CUDA compiler run as a command (a module's ``-runtime`` image lacks it).
-_NVCC = re.compile(r"(?:^|[\s;&|(`/])nvcc(?=\s|$)", re.M)
+_NVCC = re.compile(r"(?:^|[;&|(`]|\bthen|\bdo|\bsrun\b.*?\s)[ \t]*(?:\S*/)?nvcc(?=\s|$)", re.M)
 #: run's SkyPilot variables that setup has under other names, or not at all
 #: (``setup_variables``): (name, the line that sets it in setup from setup's).
 _SETUP_ALIASES = (
