@@ -443,7 +443,7 @@ def test_a_python_body_runs_as_a_file() -> None:
         ("--constraint=haswell", False),
         ("--exclusive", False),
         ("--requeue", False),
-        ("--nodelist=node[1-2]", False),
+        ("--nodelist=node1", False),
         ("--begin=now+1hour", True),
         ("--signal=B:USR1@60", True),
         ("--container-mounts=/data:/data", True),
@@ -726,6 +726,17 @@ def test_a_steps_container_options_dropped_are_a_warning() -> None:
     (note,) = notes(c, "srun")
     assert note.loses_meaning and "(--container-mounts, --container-workdir)" in note.message
     assert not notes(conv("srun --cpu-bind=cores python x.py\n"), "srun")[0].loses_meaning
+
+
+def test_a_nodelist_without_nodes_asks_for_every_node_it_names() -> None:
+    c = conv("#SBATCH -w node[01-03]\nsrun hostname\n")
+    assert c.task["num_nodes"] == 3
+    assert [n.kind for n in c.notes if n.line == 2] == ["approximation"]
+    assert disposition(c, "#SBATCH -w node[01-03]\nsrun hostname\n", "-w node[01-03]") == (
+        "field:num_nodes"
+    )
+    assert "num_nodes" not in conv("#SBATCH -w node01\nsrun hostname\n").task
+    assert conv("#SBATCH -N 2 -w node[01-03]\nsrun hostname\n").task["num_nodes"] == 2
 
 
 def test_mem_0_is_a_warning_that_says_what_the_node_gets() -> None:

@@ -616,6 +616,7 @@ class _Converter:
         self.parsed: dict[str, Any] = {}  # option -> its parsed value (see number)
         self.refused: set[int] = set()  # ids of directives whose value sbatch refuses
         self.nodes_asked = 0  # --nodes when sbatch lowers it to --ntasks (compute_layout)
+        self.nodes_listed = False  # num_nodes counts --nodelist's hosts (compute_layout)
         self.variable_exports: list[str] = []  # run's export lines (derive_variables)
         self.steps = False  # the body starts job steps (srun)
         self.problem_at: dict[tuple[int, int], Any] = {}  # sbatch's problems, by position
@@ -848,6 +849,10 @@ class _Converter:
                 # sbatch opt.c _opt_verify: "can't run n processes on N nodes, setting
                 # nnodes to n" (the spec's §6.3)
                 self.nodes_asked, layout.nodes = layout.nodes, ntasks
+        elif (listed := self.listed_nodes()) > 1:
+            # sbatch(1) -w: "the job will contain all of these hosts"
+            layout.nodes, layout.nodes_given = listed, True
+            self.nodes_listed = True
         elif ntasks is not None and per_node:
             layout.nodes = max(math.ceil(ntasks / per_node), 1)
         layout.ntasks = ntasks
@@ -894,6 +899,17 @@ class _Converter:
         ):
             memory = per_gpu * layout.gpus
         layout.memory_mib = memory
+
+    def listed_nodes(self) -> int:
+        """How many nodes ``--nodelist`` names (a host list: ``node[01-03]``), 0 for
+        none, a file of names or a value the converter cannot count."""
+        d = self.options.get("nodelist")
+        if d is None or not d.value or "/" in d.value or id(d) in self.refused:
+            return 0
+        try:
+            return grammar.hostlist_count(d.value)
+        except ValueError:
+            return 0
 
     def gpu_type_elsewhere(self) -> tuple[str | None, str]:
         """A GPU type named by a GPU option other than the one that decides the count
@@ -1010,6 +1026,16 @@ class _Converter:
 
     def category_option(self, index: int, d: Any, category: OptionCategoryRow) -> None:
         why = self.rules.category_notes[d.option]
+        if d.option == "nodelist" and self.nodes_listed and not self.slurm_infra:
+            self.field(index, "num_nodes")
+            self.approximation(
+                d,
+                f"{d.spelled} names {self.layout.nodes} nodes, all of which Slurm allocates: "
+                f"the task asks for num_nodes: {self.layout.nodes}, on nodes SkyPilot "
+                "chooses itself (node names have no equivalent).",
+                "num_nodes",
+            )
+            return
         if self.slurm_infra and category.on_slurm == "sbatch-options":
             self.pass_through(index, d, why)
             return
