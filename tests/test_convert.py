@@ -739,6 +739,13 @@ def test_a_nodelist_without_nodes_asks_for_every_node_it_names() -> None:
     assert conv("#SBATCH -N 2 -w node[01-03]\nsrun hostname\n").task["num_nodes"] == 2
 
 
+def test_a_container_image_named_by_a_variable_is_said_to_be_literal() -> None:
+    (note,) = notes(conv("#SBATCH --container-image=$IMG\nx\n"), "container")
+    assert "does not expand variables" in note.message and note.loses_meaning
+    (note,) = notes(conv("#SBATCH --container-image=/images/pt.sqsh\nx\n"), "container")
+    assert "squashfs" in note.message
+
+
 def test_mem_0_is_a_warning_that_says_what_the_node_gets() -> None:
     (note,) = notes(conv("#SBATCH --mem=0 -c 8\nx\n"), "approximation")
     assert note.loses_meaning and "Set resources.memory" in note.message

@@ -1688,13 +1688,18 @@ class _Converter:
     def option_container_image(self, index: int, d: Any) -> None:
         image = _docker_image(d.value or "")
         if image is None:
+            value = d.value or ""
             self.dispose_as_note(
                 index,
                 d,
                 "container",
-                f"{d.spelled} names an enroot squashfs "
-                "file, which SkyPilot cannot run: push the image to a registry and set "
-                "image_id: docker:<image>.",
+                (
+                    f"{d.spelled}: sbatch does not expand variables, so pyxis gets the "
+                    f"literal image name {value}, which is no image"
+                    if "$" in value
+                    else f"{d.spelled} names an enroot squashfs file, which SkyPilot cannot run"
+                )
+                + ": push the image to a registry and set image_id: docker:<image>.",
                 True,
                 "resources",
             )
