@@ -692,6 +692,17 @@ def test_slurm_infra_keeps_native_variables() -> None:
     assert "SLURM_SUBMIT_DIR=" in run
 
 
+def test_slurm_infra_keeps_the_clusters_paths() -> None:
+    """On SkyPilot's Slurm infra the job runs on the cluster's nodes, with its file
+    systems: an absolute --chdir is where run starts, and its paths are no warning."""
+    text = "#SBATCH -D /scratch/me/run\ncp /project/data/x .\npython x.py\n"
+    c = conv(text, infra="slurm/c")
+    assert c.task["run"].startswith("cd /scratch/me/run  # --chdir (slurm2sky)\n")
+    assert not notes(c, "cluster-path") and not c.loses_meaning
+    elsewhere = conv(text)
+    assert len(notes(elsewhere, "cluster-path")) == 2
+
+
 def test_slurm_infra_sets_in_run_what_skypilots_job_wrapper_unsets() -> None:
     """SkyPilot's Slurm executor unsets the step's variables (SLURM_CPUS_PER_TASK,
     SLURM_CPUS_ON_NODE, …) after the task's envs are exported and before run: run sets

@@ -1901,7 +1901,10 @@ class _Body:
 
     def cluster_paths(self) -> None:
         """The first path on the cluster's shared file systems, in its software trees,
-        and the node-local scratch directory the script uses."""
+        and the node-local scratch directory the script uses (none on SkyPilot's Slurm
+        infra, where the job runs on the cluster's own nodes, which have them)."""
+        if self.ctx.slurm_infra:
+            return
         body = self.body
         found: dict[str, re.Match[str]] = {}
         wanted = 1 + ("SLURM_TMPDIR" in body) + any(path in body for path in _SOFTWARE_PATH)
@@ -1939,8 +1942,6 @@ class _Body:
                     "SkyPilot nodes do not have: install it in setup, or use an image "
                     "(image_id) that has it."
                 )
-            elif self.ctx.slurm_infra:
-                continue  # the cluster sets it for SkyPilot's allocation too
             else:
                 message = (
                     "the script uses $SLURM_TMPDIR, the scratch directory on each node's "

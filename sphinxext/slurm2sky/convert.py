@@ -1659,6 +1659,19 @@ class _Converter:
                 value=True,
             )
             return
+        if posixpath.isabs(value) and self.slurm_infra:
+            # the cluster's file systems are there: the job starts where the script ran
+            self.chdir = value
+            self.field(index, "workdir")
+            self.approximation(
+                d,
+                f"{d.spelled}: on SkyPilot's Slurm infra the cluster's file systems are "
+                f"there, so run and setup start with cd {shlex.quote(value)}, where the "
+                f"script ran; {keep}.",
+                "run",
+                value=True,
+            )
+            return
         if posixpath.isabs(value):
             self.dispose_as_note(
                 index,
