@@ -757,6 +757,13 @@ def test_a_container_image_named_by_a_variable_is_said_to_be_literal() -> None:
     assert "squashfs" in note.message
 
 
+def test_fewer_gpus_than_nodes_is_a_warning() -> None:
+    c = conv("#SBATCH -N 4 --gpus=a100:2\nsrun x\n")
+    assert c.task["resources"]["accelerators"] == "A100:1"
+    (note,) = notes(c, "approximation")
+    assert note.loses_meaning and "at least one GPU" in note.message
+
+
 def test_mem_0_is_a_warning_that_says_what_the_node_gets() -> None:
     (note,) = notes(conv("#SBATCH --mem=0 -c 8\nx\n"), "approximation")
     assert note.loses_meaning and "Set resources.memory" in note.message

@@ -1328,7 +1328,18 @@ class _Converter:
     def option_gpus(self, index: int, d: Any) -> None:
         self.gpu_option(index, d)
         total = sum(c for _, c in self.number("gpus") or [])
-        if self.gpu_source == "gpus" and total % self.layout.nodes:
+        nodes = self.layout.nodes
+        if self.gpu_source == "gpus" and 0 < total < nodes:
+            self.approximation(
+                d,
+                f"{total} GPU{'s' if total > 1 else ''} for {nodes} nodes: Slurm gives every "
+                "node of the job at least one GPU, which it cannot here, so the job does "
+                f"not start (sbatch(1) --gpus); the task asks for one per node, {nodes} in "
+                "all.",
+                "resources.accelerators",
+                True,
+            )
+        elif self.gpu_source == "gpus" and total % nodes:
             self.approximation(
                 d,
                 f"{total} GPUs do not divide evenly "
