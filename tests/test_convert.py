@@ -764,6 +764,13 @@ def test_fewer_gpus_than_nodes_is_a_warning() -> None:
     assert note.loses_meaning and "at least one GPU" in note.message
 
 
+def test_an_array_index_above_the_default_max_array_size_is_a_warning() -> None:
+    c = conv("#SBATCH --array=1-9999\nx\n")
+    (note,) = notes(c, "approximation")
+    assert note.loses_meaning and "MaxArraySize (1001)" in note.message
+    assert not notes(conv("#SBATCH --array=0-1000\nx\n"), "approximation")
+
+
 def test_mem_0_is_a_warning_that_says_what_the_node_gets() -> None:
     (note,) = notes(conv("#SBATCH --mem=0 -c 8\nx\n"), "approximation")
     assert note.loses_meaning and "Set resources.memory" in note.message

@@ -148,6 +148,9 @@ _SETUP_ALIASES = (
     ("SKYPILOT_NUM_NODES", 'SKYPILOT_NUM_NODES=$(echo "$SKYPILOT_SETUP_NODE_IPS" | wc -l)'),
     ("SKYPILOT_NUM_GPUS_PER_NODE", "SKYPILOT_NUM_GPUS_PER_NODE=$SKYPILOT_SETUP_NUM_GPUS_PER_NODE"),
 )
+#: Slurm's default ``MaxArraySize`` (slurm.conf(5)): array indices stay below it unless
+#: the site raises it (the spec's §6.7); the parser takes up to Slurm's largest.
+_DEFAULT_MAX_ARRAY_SIZE = 1001
 #: More GPUs per node than any machine has (the largest hold 8 to 16).
 _MAX_GPUS_PER_NODE = 64
 #: SkyPilot's rule for env names (task schema ``envs``).
@@ -1553,6 +1556,18 @@ class _Converter:
             return
         self.num_jobs = self.array.count
         self.field(index, "launch")
+        largest = self.array.indices[-1]
+        if largest >= _DEFAULT_MAX_ARRAY_SIZE:
+            self.approximation(
+                d,
+                f"index {largest} is above what Slurm's default MaxArraySize "
+                f"({_DEFAULT_MAX_ARRAY_SIZE}) allows, so a cluster with that default refuses "
+                f"the script (a site may raise it); sky jobs launch --num-jobs "
+                f"{self.num_jobs} starts every one of them.",
+                "launch",
+                True,
+                value=True,
+            )
         if self.array.throttle is not None:
             self.note_for(
                 d,
