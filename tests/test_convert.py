@@ -315,12 +315,14 @@ def test_setup_sets_the_slurm_variables_it_reads(tmp_path: Path) -> None:
     """setup repeats the lines before the environment's creation; the SLURM_* variables
     they read are set there as in run, from setup's own SkyPilot variables."""
     c = conv(
-        "#SBATCH -N 2\ncd $SLURM_SUBMIT_DIR\nWORK=/tmp/j_${SLURM_JOB_ID}_$SLURM_NODEID\n"
+        "#SBATCH -N 2\ncd $SLURM_SUBMIT_DIR\n"
+        "WORK=/tmp/j_${SLURM_JOB_ID}_${SLURM_NNODES}_$SLURM_NODEID\n"
         "python -m venv $WORK/env\nsrun python train.py\n"
     )
     setup = c.task["setup"]
     assert setup.startswith("# Slurm's variables, from SkyPilot's (slurm2sky)\n")
-    assert "SKYPILOT_NODE_RANK=$SKYPILOT_SETUP_NODE_RANK\n" in setup
+    assert 'SKYPILOT_NUM_NODES=$(echo "$SKYPILOT_SETUP_NODE_IPS" | wc -l)\n' in setup
+    assert "export SLURM_NODEID=0\n" in setup  # the batch shell's (sbatch-spec §8)
     (tmp_path / "sky_workdir").mkdir()
     env = {
         "HOME": str(tmp_path),
@@ -332,7 +334,7 @@ def test_setup_sets_the_slurm_variables_it_reads(tmp_path: Path) -> None:
     }
     probe = setup.replace("python -m venv $WORK/env", 'echo "$PWD $WORK"')
     done = subprocess.run([BASH, "-c", probe], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout == f"{tmp_path}/sky_workdir /tmp/j_7_1\n"
+    assert done.stdout == f"{tmp_path}/sky_workdir /tmp/j_7_2_0\n"
 
 
 def test_activation_without_creation_is_a_warning() -> None:

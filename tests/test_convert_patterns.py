@@ -117,6 +117,70 @@ def test_a_head_only_block_reads_the_status_of_the_line_before_it(tmp_path: Path
     assert [process.returncode for process in done] == [1, 0]
 
 
+def test_blocks_that_set_nothing_or_write_files_stay_on_the_head_node() -> None:
+    c = conv(
+        "#SBATCH -N 2\npython prepare.py > data.txt\n"
+        'if [ ! -s data.txt ]; then echo "prep failed"; exit 1; fi\n'
+        'if [ -z "$RUN" ]; then RUN=exp1; echo "started $RUN" >> runs.log; fi\n'
+        "port=6379; ray start --head --port=$port\n"
+        "cd experiments && python prepare.py\n"
+        "srun python train.py --run $RUN\n"
+    )
+    run = c.task["run"]
+    head = run[run.index("# the head node only") : run.index("\nfi\n")]
+    for line in ("exit 1", ">> runs.log", "ray start --head", "cd experiments"):
+        assert line in head, line
+    warned = " ".join(n.message for n in notes(c, "head-only") if n.loses_meaning)
+    assert "sets RUN, which later lines read" in warned and "runs cd" in warned
+    assert not [n for n in notes(c, "approximation") if "every node prints" in n.message]
+
+
+def test_the_status_a_head_only_block_reads_keeps_set_e_and_err_traps(
+    tmp_path: Path,
+) -> None:
+    """A failure in an && list does not stop a set -e script (bash(1)); the block after
+    it still reads that status, with no subshell that would exit or fire a trap."""
+    c = conv(
+        "#SBATCH -N 2\nset -e\ntrap 'echo trapped' ERR\nsrun prog --fail && echo ok\n"
+        "if [ $? -ne 0 ]; then python notify.py; fi\npython done.py\n"
+    )
+    started, done = simulate(c.task["run"], 2, tmp_path=tmp_path)
+    assert sorted((s.program, s.node, s.args) for s in started if s.program == "python") == [
+        ("python", 0, "done.py"),
+        ("python", 0, "notify.py"),
+    ]
+    assert [process.returncode for process in done] == [0, 0]
+    assert "trapped" not in done[0].stdout
+
+
+def test_warnings_about_steps_are_not_given_where_slurm_does_the_same() -> None:
+    c = conv(
+        "#SBATCH -N 2 --gres=gpu:8\n"
+        "for i in 0 1; do srun -N1 -n1 --relative=$i --gres=gpu:8 python w.py & done\nwait\n"
+        "srun python x.py --rank \\$SLURM_PROCID\n"
+    )
+    assert not [n for n in notes(c, "srun") if "GPUs of its own" in n.message]
+    assert not notes(c, "per-node-value")
+
+
+def test_every_file_the_head_node_writes_and_every_node_reads_is_named() -> None:
+    c = conv(
+        "#SBATCH -N 2\npython gen.py >> list.txt\nexport A=1\npython gen.py > out.txt\n"
+        "srun python d.py --list list.txt\nsrun python d.py < out.txt\n"
+    )
+    warned = [n.message.split(" on the head node")[0] for n in notes(c, "head-only")]
+    assert "line 3 writes list.txt" in warned and "line 5 writes out.txt" in warned
+
+
+def test_a_variable_that_held_the_batch_host_and_then_another_is_no_host() -> None:
+    c = conv(
+        "#SBATCH -N 3\nhead=$(hostname)\nhead=$(scontrol show hostnames | tail -1)\n"
+        "srun -N1 -n1 -x $head python x.py\n"
+    )
+    assert "--relative=1" not in c.task["run"]
+    assert [n for n in notes(c, "srun") if "--exclude" in n.message]
+
+
 def test_a_head_only_block_that_sets_what_later_lines_read_is_warned() -> None:
     c = conv(
         "#SBATCH -N 2\nif [ -f x ]; then\n  PORT=$(cat port)\n  python prep.py\nfi\n"
@@ -365,6 +429,8 @@ mpirun -np 32 lmp -in in.post
     assert hostfile.read_text() == "10.0.0.1 slots=16\n10.0.0.2 slots=16\n"
     assert not list((tmp_path / "node1").glob(".slurm2sky_hostfile*"))
     assert "export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n" in c.task["run"]
+    # run sets SLURM_JOBID and others: mpirun must not take them for a Slurm allocation
+    assert "export OMPI_MCA_plm=^slurm OMPI_MCA_ras=^slurm PRTE_MCA_plm=^slurm" in c.task["run"]
     # Open MPI over SSH: not the whole environment
     assert all("named with -x" in note.message for note in notes(c, "mpi"))
 

@@ -116,6 +116,8 @@ class BodyResult:
     head_only: list[tuple[int, int]] = field(default_factory=list)
     #: the body starts job steps (srun), whose tasks have Slurm's task environment
     steps: bool = False
+    #: the body runs mpirun (its own, or a step turned into one)
+    mpi: bool = False
 
 
 #: ``srun`` as a shell function: starts this node's tasks of a job step (sbatch-spec §9:
@@ -167,7 +169,7 @@ srun() {
 export -f srun"""
 
 #: A task's own variable, read where the batch shell expands it.
-_TASK_VARIABLE = re.compile(r"\$\{?(SLURM_(?:PROCID|NODEID|LOCALID))\b")
+_TASK_VARIABLE = re.compile(r"(?<!\\)\$\{?(SLURM_(?:PROCID|NODEID|LOCALID))\b")
 #: What an MPI step over SSH does not carry over (said with the mpi notes).
 _MPI_ENVIRONMENT = (
     "Unlike srun, Open MPI's mpirun gives the ranks on other nodes only the variables "
@@ -176,8 +178,19 @@ _MPI_ENVIRONMENT = (
 )
 #: srun options that give a step GPUs of its own (sbatch-spec §9: steps do not share).
 _STEP_GPU_OPTIONS = ("gres", "gpus", "gpus-per-task", "gpus-per-node")
+#: A first line that reads ``$?`` before it runs a command of its own (``if [ $? -ne 0 ]``,
+#: ``rc=$?``, ``exit $?``): the match ends at that ``$?``.
+_STATUS_FIRST = re.compile(r"[^;&|$`]*?(?<!\\)\$\?")
 #: Commands that only print (a statement of state and these runs on every node).
 _PRINTS = frozenset({"echo", "printf"})
+#: Commands that set state or test, with no effect beyond the shell (see ``prints_only``).
+_STATE_OR_TEST = STATE_COMMANDS | frozenset(
+    {"[", "[[", "test", "true", "false", ":", "exit", "return", "local", "shift", "let"}
+)
+#: Shell state a head-only statement may change that later lines need (said in a warning).
+_SHELL_STATE = frozenset({"cd", "pushd", "popd", "source", ".", "conda", "mamba", "micromamba"})
+#: A redirection to a file (not ``>&2``) or a substitution that runs a command.
+_WRITES_OR_RUNS = re.compile(r"(?<![<>&0-9])>>?(?!&)|\$\(|`")
 #: A variable a statement assigns (``X=1``, ``export X=1``, ``local X=``, ``X+=``).
 _ASSIGNED_NAME = re.compile(r"(?<![\w$./-])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=")
 #: The names ``read`` assigns (``read -r A B < file``).
@@ -577,15 +590,18 @@ class _Body:
         return "env"
 
     def state_and_work(self, statement: Statement) -> str:
-        """A statement that sets the shell's state (variables, the directory, …) and does
-        other work (``if [ -z "$PORT" ]; then PORT=29500; echo …; fi``). The batch shell
-        ran it once and every later step had its state (sbatch-spec §8, §9). When the
-        rest only prints, it runs on every node (``env``), which then prints too; else on
-        the head node (``work``), and the state it sets that later lines read is said to
-        be missing on the other nodes."""
+        """A statement with environment commands and other work (``if [ -z "$PORT" ];
+        then PORT=29500; echo …; fi``). The batch shell ran it once and every later step
+        had the state it set (sbatch-spec §8, §9). When it sets state (variables, the
+        directory, an environment) and otherwise only prints to the job's output, it runs
+        on every node (``env``), which then prints too; else on the head node (``work``),
+        with a warning when the state it sets is what later lines need."""
         span = self.span(statement)
         one = span.isdigit()
         lines = f"line {span}" if one else f"lines {span}"
+        state = self.state_set(statement)
+        if not state:
+            return "work"
         if all(self.prints_only(segment) for segment in statement.segments):
             self.find(
                 self.line(statement.segments[0]),
@@ -606,26 +622,53 @@ class _Body:
             for name in names
             if "$" in later and re.search(rf"\$\{{?{name}\b", later) is not None
         )
-        if read:
+        changes = sorted(state & _SHELL_STATE)
+        if read or (changes and later.strip()):
+            what = []
+            if read:
+                what.append(f"{'sets' if one else 'set'} {', '.join(read)}, which later lines read")
+            if changes:
+                what.append(
+                    f"{'runs' if one else 'run'} {', '.join(changes)}, whose effect later "
+                    "lines may need"
+                )
             self.find(
                 self.line(statement.segments[0]),
                 "head-only",
                 f"{lines} {'runs' if one else 'run'} on the head node only, as the batch "
-                f"shell ran {'it' if one else 'them'} once, and "
-                f"{'sets' if one else 'set'} {', '.join(read)}, which later lines read: on "
-                "the other nodes "
-                f"{'they are' if len(read) > 1 else 'it is'} not set. Set "
-                f"{'them' if len(read) > 1 else 'it'} in a statement of its own (every "
+                f"shell ran {'it' if one else 'them'} once, and {' and '.join(what)}: on "
+                "the other nodes that is not done. Do it in a statement of its own (every "
                 "node runs that), apart from the work the head node does once.",
                 True,
             )
         return "work"
 
+    def state_set(self, statement: Statement) -> set[str]:
+        """What in ``statement`` changes the shell's state for later lines: ``=`` for an
+        assignment, else the command (``cd``, ``source``, ``export``, ``read``, …)."""
+        found: set[str] = set()
+        for segment in statement.segments:
+            if segment.blank or segment.work:
+                continue  # an ordinary line's command is none of them
+            for command in segment.commands:
+                index = command.name_index()
+                if index:
+                    found.add("=")  # NAME=value (before a command, for it alone: rare)
+                if index >= len(command.words):
+                    continue
+                base = command.name.rsplit("/", 1)[-1]
+                if base in STATE_COMMANDS:
+                    found.add(base)
+        return found
+
     def prints_only(self, segment: Segment) -> bool:
-        """Whether ``segment`` does nothing but set state and print (``echo``,
-        ``printf``; tests and the other environment commands)."""
+        """Whether ``segment`` does nothing but set state, test and print to the job's
+        output (``echo``, ``printf``; no redirection to a file, no substitution that
+        runs a command, no other command)."""
         if segment.blank:
             return True
+        if _WRITES_OR_RUNS.search(segment.text):
+            return False
         if segment.work:
             for line in segment.text.split("\n"):
                 words = line.split(None, 1)
@@ -635,7 +678,7 @@ class _Body:
         for command in segment.commands:
             name = command.name
             base = name.rsplit("/", 1)[-1]
-            if name and base not in _PRINTS and base not in ENVIRONMENT_COMMANDS:
+            if name and base not in _PRINTS and base not in _STATE_OR_TEST:
                 return False
         return True
 
@@ -717,6 +760,7 @@ class _Body:
             self.created = self.created or _creates_environment(plain)
             return "create"
         if base in WORKLOAD_LAUNCHERS:
+            self.result.mpi = True
             if self.multi:
                 self.result.hostfile = True
                 self.find(
@@ -898,6 +942,7 @@ class _Body:
             if not is_assignment(word):
                 continue
             name, _, value = word.partition("=")
+            self.batch_host_names.discard(name.rstrip("+"))  # assigned again (see below)
             if name.endswith("+"):
                 if name[:-1] in self.known:
                     self.known[name[:-1]] = None
@@ -1317,7 +1362,12 @@ class _Body:
         if gpus is None and self.ctx.gpus_per_task:
             gpus = str(self.ctx.gpus_per_task)
         step = _StepShape(nodes, ntasks, per_node, nodelist, relative, gpus)
-        if command.end == "&" and any(name in options for name in _STEP_GPU_OPTIONS):
+        if (
+            command.end == "&"
+            and nodelist is None
+            and relative is None
+            and any(name in options for name in _STEP_GPU_OPTIONS)
+        ):
             self.find(
                 line,
                 "srun",
@@ -1342,6 +1392,7 @@ class _Body:
                 )
                 self.edit(segment, start, command_start, f"mpirun -np {count} {environment}{tail}")
                 self.result.hostfile = self.result.hostfile or self.multi
+                self.result.mpi = True
                 self.find(
                     line,
                     "mpi",
@@ -1728,12 +1779,13 @@ class _Body:
             text = "\n".join(head)
             body = text.rstrip("\n ")
             if body.strip():
-                status = "$?" in body or "${?}" in body
-                if status:  # the guard's test would be the $? the block reads
-                    parts.append("slurm2sky_status=$?")
+                first, newline, rest = body.partition("\n")
+                reads = _STATUS_FIRST.match(first)
+                if reads:  # the guard's test would be the $? the block's first line reads
+                    parts.append("slurm2sky_status=$?  # the status the next block reads")
+                    first = first[: reads.end() - 2] + "$slurm2sky_status" + first[reads.end() :]
+                    body = first + newline + rest
                 parts.append('if [ "${SKYPILOT_NODE_RANK:-0}" = 0 ]; then  # the head node only')
-                if status:
-                    parts.append("(exit $slurm2sky_status)  # the $? of the line before")
                 parts.append(body)
                 parts.append("fi")
                 if later and self.result.seed_random and _RANDOM.search(body):
@@ -1813,9 +1865,8 @@ class _Body:
                     "Slurm's nodes shared one). Write it in a statement of its own, which "
                     "every node runs, or ship it in the workdir.",
                     True,
-                    once="read-on-every-node",
+                    once=f"read-on-every-node-{target}",
                 )
-                return
 
     def text(self, statement: Statement) -> str:
         """The statement as ``run`` has it: its lines with the edits made. A here-document

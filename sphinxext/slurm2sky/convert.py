@@ -142,6 +142,8 @@ _TASK_ENVIRONMENT = frozenset(
 _NVCC = re.compile(r"(?:^|[;&|(`]|\bthen|\bdo|\bsrun\b.*?\s)[ \t]*(?:\S*/)?nvcc(?=\s|$)", re.M)
 #: run's SkyPilot variables that setup has under other names, or not at all
 #: (``setup_variables``): (name, the line that sets it in setup from setup's).
+#: The batch shell's task ids: 0 there (sbatch-spec §8).
+_BATCH_TASK_IDS = frozenset({"SLURM_PROCID", "SLURM_NODEID", "SLURM_LOCALID"})
 _SETUP_ALIASES = (
     ("SKYPILOT_NODE_RANK", "SKYPILOT_NODE_RANK=$SKYPILOT_SETUP_NODE_RANK"),
     ("SKYPILOT_NODE_IPS", "SKYPILOT_NODE_IPS=$SKYPILOT_SETUP_NODE_IPS"),
@@ -2022,6 +2024,14 @@ class _Converter:
                 'RANDOM=$(( $(printf %s "$SKYPILOT_TASK_ID" | cksum | cut -d" " -f1)'
                 " % 32768 ))  # the same $RANDOM on every node"
             )
+        if result.mpi and not self.slurm_infra:
+            # run sets SLURM_* variables, from which MPI launchers infer a Slurm
+            # allocation and would start their ranks with srun: a shell function here
+            lines.append(
+                "export OMPI_MCA_plm=^slurm OMPI_MCA_ras=^slurm PRTE_MCA_plm=^slurm "
+                "PRTE_MCA_ras=^slurm HYDRA_BOOTSTRAP=ssh HYDRA_RMK=user "
+                "I_MPI_HYDRA_BOOTSTRAP=ssh  # mpirun: no Slurm here"
+            )
         if result.hostfile:
             slots = self.layout.tasks_per_node
             lines.append(
@@ -2045,7 +2055,12 @@ class _Converter:
         ``sky/backends/cloud_vm_ray_backend.py``, ``_setup``), and no node count: the
         lines read run's names, set from setup's first."""
         used = slurm_variables(setup)
-        lines = [line for line in self.variable_exports if line[7:].split("=", 1)[0] in used]
+        lines = [
+            # the batch shell's own task ids are 0 (sbatch-spec §8), which its lines read
+            f"export {name}=0" if name in _BATCH_TASK_IDS else line
+            for line in self.variable_exports
+            if (name := line[7:].split("=", 1)[0]) in used
+        ]
         if not lines:
             return ""
         text = "\n".join(lines)
