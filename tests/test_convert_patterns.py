@@ -153,6 +153,19 @@ def test_the_status_a_head_only_block_reads_keeps_set_e_and_err_traps(
     assert "trapped" not in done[0].stdout
 
 
+def test_calls_of_a_function_that_sets_state_run_on_every_node(tmp_path: Path) -> None:
+    _, started, _ = run_on_nodes(
+        "#SBATCH -N 2 --ntasks-per-node=1\n"
+        'get_port() {\n  PORT=1234\n  echo "port $PORT"\n}\nget_port\n'
+        "srun torchrun --master_port $PORT train.py\n",
+        tmp_path,
+    )
+    assert sorted((s.node, s.args) for s in started) == [
+        (0, "--master_port 1234 train.py"),
+        (1, "--master_port 1234 train.py"),
+    ]
+
+
 def test_warnings_about_steps_are_not_given_where_slurm_does_the_same() -> None:
     c = conv(
         "#SBATCH -N 2 --gres=gpu:8\n"

@@ -487,8 +487,8 @@ class _Body:
             for name in names:
                 extra.update((f"${name}", f"${{{name}}}"))
         if self.multi:
-            if (self.srun_text or "ray" in body) and ("()" in body or "function" in body):
-                # the calls of functions, which may start job steps
+            if "()" in body or "function" in body:
+                # the calls of functions, which may start job steps or set state
                 extra.update(a or b for a, b in _FUNCTION_DEFINITION.findall(body))
             statements = scan(body, SPECIAL_WORDS | extra if extra else SPECIAL_WORDS)
         else:
@@ -510,7 +510,8 @@ class _Body:
         """Rewrite one statement; returns its class: ``blank``, ``env`` (every node),
         ``step`` (starts job steps: every node), ``mpi`` (head), ``create`` (to setup),
         ``work`` (head). A function whose body starts job steps makes its calls steps
-        too (or MPI steps, on the head node)."""
+        too (or MPI steps, on the head node); one whose body only sets state (and prints)
+        makes its calls run on every node, which then has that state."""
         if statement.blank:
             return "blank"
         kind = self.classify(statement)
@@ -520,7 +521,9 @@ class _Body:
                 if statement.compound
                 else ()
             )
-            if defines and kind in ("step", "mpi"):
+            if defines and (
+                kind in ("step", "mpi") or (kind == "env" and self.state_set(statement))
+            ):
                 for name in defines:
                     self.functions[name] = kind
             if self.deferred:
