@@ -236,6 +236,7 @@ def test_steps_placed_by_the_batch_hosts_name_run_where_slurm_ran_them(tmp_path:
         ("client.py", 2),
         ("server.py", 0),
     ]
+    assert not notes(c, "variable")  # $SLURMD_NODENAME was rewritten: nothing reads it
     (dropped,) = [n for n in notes(c, "srun") if "--exclude" in n.message]
     assert dropped.message.startswith("srun --exclude=node7 is dropped") and dropped.line == 5
 

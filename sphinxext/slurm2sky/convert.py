@@ -1846,7 +1846,12 @@ class _Converter:
         first_note = len(self.notes)
         result = convert_body(body, context)
         self.notes += result.findings
-        self.variables = slurm_variables(body)
+        # the ones still read once the body is converted (a rewrite may drop a use)
+        self.variables = {
+            name: offset
+            for name, offset in slurm_variables(body).items()
+            if name in result.run or name in result.setup
+        }
         self.steps = result.steps
         preamble = self.preamble(result, body, body_line)
         run = result.run
