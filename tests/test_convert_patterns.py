@@ -124,14 +124,16 @@ def test_blocks_that_set_nothing_or_write_files_stay_on_the_head_node() -> None:
         'if [ -z "$RUN" ]; then RUN=exp1; echo "started $RUN" >> runs.log; fi\n'
         "port=6379; ray start --head --port=$port\n"
         "cd experiments && python prepare.py\n"
+        "if [ -f x ]; then OMP_NUM_THREADS=4 python prep.py; echo done; fi\n"
         "srun python train.py --run $RUN\n"
     )
     run = c.task["run"]
     head = run[run.index("# the head node only") : run.index("\nfi\n")]
-    for line in ("exit 1", ">> runs.log", "ray start --head", "cd experiments"):
-        assert line in head, line
+    for line in ("exit 1", ">> runs.log", "ray start --head", "cd experiments", "prep.py"):
+        assert line in head, line  # (an assignment before a command is the command's)
     warned = " ".join(n.message for n in notes(c, "head-only") if n.loses_meaning)
     assert "sets RUN, which later lines read" in warned and "runs cd" in warned
+    assert "OMP_NUM_THREADS" not in warned
     assert not [n for n in notes(c, "approximation") if "every node prints" in n.message]
 
 

@@ -181,6 +181,9 @@ _STEP_GPU_OPTIONS = ("gres", "gpus", "gpus-per-task", "gpus-per-node")
 #: A first line that reads ``$?`` before it runs a command of its own (``if [ $? -ne 0 ]``,
 #: ``rc=$?``, ``exit $?``): the match ends at that ``$?``.
 _STATUS_FIRST = re.compile(r"[^;&|$`]*?(?<!\\)\$\?")
+_NONBLANK = re.compile(r"\S")
+#: A variable read: ``$NAME`` or ``${NAME``.
+_READ_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 #: Commands that only print (a statement of state and these runs on every node).
 _PRINTS = frozenset({"echo", "printf"})
 #: Commands that set state or test, with no effect beyond the shell (see ``prints_only``).
@@ -423,6 +426,8 @@ class _Body:
         self.srun_calls: dict[tuple[str, ...], object] = {}
         self.track_values = self.srun_text = "srun" in body
         self.lines = body.split("\n")
+        self.line_starts: list[int] | None = None  # offset_after, when first needed
+        self.read_offsets: dict[str, int] | None = None  # last_reads, when first needed
         self.created = False
         self.activated: tuple[int, int, str] | None = None
         #: functions whose body starts job steps (name -> "step", or "mpi" for MPI steps)
@@ -619,14 +624,11 @@ class _Body:
         names = {m.group(1) for m in _ASSIGNED_NAME.finditer(text)}
         for match in _READ_NAMES.finditer(text):  # its words (options too: they match nothing)
             names.update(word for word in match.group(1).split() if word.isidentifier())
-        later = "\n".join(self.lines[statement.last + 1 :])
-        read = sorted(
-            name
-            for name in names
-            if "$" in later and re.search(rf"\$\{{?{name}\b", later) is not None
-        )
+        later = self.offset_after(statement)  # where the later lines start in the body
+        last_reads = self.last_reads()
+        read = sorted(name for name in names if last_reads.get(name, -1) >= later)
         changes = sorted(state & _SHELL_STATE)
-        if read or (changes and later.strip()):
+        if read or (changes and _NONBLANK.search(self.body, later)):
             what = []
             if read:
                 what.append(f"{'sets' if one else 'set'} {', '.join(read)}, which later lines read")
@@ -646,6 +648,22 @@ class _Body:
             )
         return "work"
 
+    def last_reads(self) -> dict[str, int]:
+        """Each variable the body reads (``$NAME``, ``${NAME…}``) -> the offset of its last
+        read, found in one pass when first needed."""
+        if self.read_offsets is None:
+            self.read_offsets = {m.group(1): m.start() for m in _READ_VARIABLE.finditer(self.body)}
+        return self.read_offsets
+
+    def offset_after(self, statement: Statement) -> int:
+        """The offset in the body of the line after ``statement``."""
+        if self.line_starts is None:
+            starts = [0]
+            for line in self.lines:
+                starts.append(starts[-1] + len(line) + 1)
+            self.line_starts = starts
+        return self.line_starts[min(statement.last + 1, len(self.lines))]
+
     def state_set(self, statement: Statement) -> set[str]:
         """What in ``statement`` changes the shell's state for later lines: ``=`` for an
         assignment, else the command (``cd``, ``source``, ``export``, ``read``, …)."""
@@ -654,10 +672,8 @@ class _Body:
             if segment.blank or segment.work:
                 continue  # an ordinary line's command is none of them
             for command in segment.commands:
-                index = command.name_index()
-                if index:
-                    found.add("=")  # NAME=value (before a command, for it alone: rare)
-                if index >= len(command.words):
+                if command.name_index() >= len(command.words):
+                    found.add("=")  # NAME=value alone (before a command, it is the command's)
                     continue
                 base = command.name.rsplit("/", 1)[-1]
                 if base in STATE_COMMANDS:
