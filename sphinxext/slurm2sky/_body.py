@@ -1874,7 +1874,7 @@ class _Body:
         config from ``cat <<EOF > $config``): in Slurm every node saw it on the shared
         file system; here each node has its own disk."""
         for target, line in written.items():
-            if re.search(re.escape(target) + r"(?![\w.])", text):
+            if target in text and re.search(re.escape(target) + r"(?![\w.])", text):
                 self.find(
                     line,
                     "head-only",

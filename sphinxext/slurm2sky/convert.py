@@ -260,6 +260,7 @@ SPECIAL_OPTIONS = frozenset(
         "time",
         "signal",
         "exclusive",
+        "nodelist",
         "comment",
         "wrap",
         "job-name",
@@ -1031,16 +1032,6 @@ class _Converter:
 
     def category_option(self, index: int, d: Any, category: OptionCategoryRow) -> None:
         why = self.rules.category_notes[d.option]
-        if d.option == "nodelist" and self.nodes_listed and not self.slurm_infra:
-            self.field(index, "num_nodes")
-            self.approximation(
-                d,
-                f"{d.spelled} names {self.layout.nodes} nodes, all of which Slurm allocates: "
-                f"the task asks for num_nodes: {self.layout.nodes}, on nodes SkyPilot "
-                "chooses itself (node names have no equivalent).",
-                "num_nodes",
-            )
-            return
         if self.slurm_infra and category.on_slurm == "sbatch-options":
             self.pass_through(index, d, why)
             return
@@ -1195,6 +1186,29 @@ class _Converter:
             )
             return
         self.field(index, "resources.cpus")
+
+    def option_nodelist(self, index: int, d: Any) -> None:
+        """``-w``: particular hosts; without ``--nodes``, their count is the node count
+        (compute_layout: sbatch(1) -w, "the job will contain all of these hosts")."""
+        if self.slurm_infra:
+            self.pass_through(index, d)
+            return
+        if not self.nodes_listed:
+            self.no_equivalent(
+                index,
+                d,
+                "It names particular hosts of the cluster; SkyPilot chooses the nodes itself.",
+                False,
+            )
+            return
+        self.field(index, "num_nodes")
+        self.approximation(
+            d,
+            f"{d.spelled} names {self.layout.nodes} nodes, all of which Slurm allocates: the "
+            f"task asks for num_nodes: {self.layout.nodes}, on nodes SkyPilot chooses itself "
+            "(node names have no equivalent).",
+            "num_nodes",
+        )
 
     def option_exclusive(self, index: int, d: Any) -> None:
         if self.slurm_infra:
