@@ -64,6 +64,7 @@ __all__ = [
     "Note",
     "accelerator_name",
     "convert",
+    "partitions",
     "sbatch_word",
     "skypilot_time",
     "task_name",
@@ -481,6 +482,13 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 _UNDECODABLE_TEXT = re.compile(r"[\udc80-\udcff]|(?<!\\)\\udc([89a-f][0-9a-f])")
 
 
+def partitions(script: BatchScript) -> list[str]:
+    """The partitions ``script`` asks for, in order (``--partition=gpu,cpu``, the command
+    line's included; sbatch-spec §6.18: a comma list); ``[]`` without one."""
+    partition = script.options.get("partition")
+    return partition.value.split(",") if partition is not None and partition.value else []
+
+
 def _readable(note: Note) -> Note:
     """``note`` with every undecodable byte of its text (:data:`_UNDECODABLE_TEXT`)
     written as ``\\xNN``, the byte's value: ``caf\\xe9``."""
@@ -794,8 +802,7 @@ class _Converter:
     # -- infra and partitions --------------------------------------------------------
 
     def decide_infra(self) -> None:
-        partition = self.options.get("partition")
-        names = partition.value.split(",") if partition is not None and partition.value else []
+        names = partitions(self.script)
         mapped = [(n, self.partition_map[n]) for n in names if n in self.partition_map]
         infra = self.infra_arg
         self.partition_infra = ""
@@ -1512,7 +1519,7 @@ class _Converter:
         return "SLURM_JOB_NAME" in self.script.body
 
     def option_partition(self, index: int, d: Any) -> None:
-        names = (d.value or "").split(",")
+        names = partitions(self.script) or [""]
         if self.partition_infra == "map":
             self.field(index, "resources.infra")
             if self.partition_kept:

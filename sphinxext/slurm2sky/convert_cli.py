@@ -68,9 +68,9 @@ from pathlib import Path
 from typing import TextIO
 
 from slurm2sky.cli import discard_stdout, nul_position, read_bytes
-from slurm2sky.convert import Conversion, convert, unknown_accelerator
+from slurm2sky.convert import Conversion, convert, partitions, unknown_accelerator
 from slurm2sky.emit import TASK_FILE, as_data, emit_yaml, format_note
-from slurm2sky.sbatch import BatchScript, parse_script, wrap_script
+from slurm2sky.sbatch import parse_script, wrap_script
 from slurm2sky.sbatch.getopt import getopt_long, sbatch_table
 
 EXIT_OK, EXIT_STRICT, EXIT_USAGE = 0, 1, 2
@@ -459,13 +459,6 @@ def _write(target: str, text: str, out: TextIO) -> None:
         handle.write(text)
 
 
-def _partitions(script: BatchScript) -> list[str]:
-    """The partitions the script asks for (``--partition``, the command line's included),
-    split as the converter splits them."""
-    partition = script.options.get("partition")
-    return partition.value.split(",") if partition is not None and partition.value else []
-
-
 def _report(name: str, conversion: Conversion, stream: TextIO) -> None:
     for note in conversion.notes:
         print(f"{name}: {format_note(note)}", file=stream)
@@ -629,7 +622,7 @@ def run(args: argparse.Namespace, *, stdout: TextIO | None = None) -> int:
         kinds.update(note.kind for note in conversion.notes)
         lost += conversion.loses_meaning
         rejected += script.rejected
-        asked.update(_partitions(script))
+        asked.update(partitions(script))
         try:
             _write(target, rendered, out)
         except OSError as error:
