@@ -245,6 +245,10 @@ def _written_files(statement: Statement) -> Iterator[tuple[Segment, str]]:
                         yield segment, word
 
 
+#: A value that is one variable, quoted or not: ``$head``, ``"${head}"``.
+_VARIABLE_VALUE = re.compile(r"""(["']?)\$\{?([A-Za-z_]\w*)\}?\1""")
+
+
 def _is_batch_host(value: str) -> bool:
     return _BATCH_HOST.fullmatch(value.strip()) is not None
 
@@ -1339,7 +1343,7 @@ class _Body:
             nodelist = HEAD_IP
         exclude = value("exclude")
         if exclude is not None and self.multi:
-            named = re.fullmatch(r"""(["']?)\$\{?([A-Za-z_]\w*)\}?\1""", exclude.strip())
+            named = _VARIABLE_VALUE.fullmatch(exclude.strip())
             head = _is_batch_host(exclude) or (
                 named is not None and named.group(2) in self.batch_host_names
             )

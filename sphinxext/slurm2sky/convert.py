@@ -696,7 +696,7 @@ class _Converter:
         value: bool = False,
     ) -> None:
         """Directive ``index`` (``d``) becomes the note ``kind`` (disposition ``note:kind``)."""
-        self.dispositions.setdefault(index, "note:" + kind)
+        self.dispose(index, "note:" + kind)
         self.note_for(d, kind, message, loses, field, value=value)
 
     def rejected(self, index: int, d: Any, reason: str, *, value: bool = True) -> None:
