@@ -631,7 +631,8 @@ class _Converter:
         self.refused: set[int] = set()  # ids of directives whose value sbatch refuses
         self.nodes_asked = 0  # --nodes when sbatch lowers it to --ntasks (compute_layout)
         self.nodes_listed = False  # num_nodes counts --nodelist's hosts (compute_layout)
-        self.variable_exports: list[str] = []  # run's export lines (derive_variables)
+        #: name -> value of each variable run exports (derive_variables), in order
+        self.variable_exports: dict[str, str] = {}
         self.steps = False  # the body starts job steps (srun)
         self.problem_at: dict[tuple[int, int], Any] = {}  # sbatch's problems, by position
         self.refusal_at: dict[tuple[int, int], Any] = {}  # those it refuses the script for
@@ -2083,9 +2084,9 @@ class _Converter:
         used = slurm_variables(setup)
         lines = [
             # the batch shell's own task ids are 0 (sbatch-spec §8), which its lines read
-            f"export {name}=0" if name in _BATCH_TASK_IDS else line
-            for line in self.variable_exports
-            if (name := line[7:].split("=", 1)[0]) in used
+            f"export {name}={'0' if name in _BATCH_TASK_IDS else value}"
+            for name, value in self.variable_exports.items()
+            if name in used
         ]
         if not lines:
             return ""
@@ -2163,8 +2164,8 @@ class _Converter:
                 self.envs.setdefault(name, text)
             else:
                 lines.append(f"export {name}={text}")
+                self.variable_exports[name] = text
             done.append(name)
-        self.variable_exports = lines
         if done:
             self.note(
                 0,
